@@ -1,0 +1,2 @@
+/** The decoder-only causal language model: configuration, layers, attention contexts. */
+package dev.rollout.model;
