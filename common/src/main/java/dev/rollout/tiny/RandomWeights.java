@@ -1,20 +1,19 @@
 package dev.rollout.tiny;
 
 import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Random fp32 weights for a config, named as Hugging Face names Llama/Qwen parameters: normal(0, 0.02) for matrices,
- * embeddings and biases, 1 for RMSNorm weights. Each tensor draws from its own generator seeded by (seed, name), so a
+ * Random fp32 weights for a config, named and shaped as Hugging Face's Llama/Qwen parameters
+ * ({@link ModelWeights#expectedTensors}): normal(0, 0.02) for matrices, embeddings and biases, 1 for RMSNorm weights. Each tensor draws from its own generator seeded by (seed, name), so a
  * tensor's values depend only on the seed, its name and its shape.
  */
 public final class RandomWeights {
@@ -24,49 +23,11 @@ public final class RandomWeights {
 
     public static List<HostTensor> generate(ModelConfig config, long seed) {
         List<HostTensor> tensors = new ArrayList<>();
-        parameterShapes(config).forEach((name, shape) -> tensors.add(
-                isNorm(name) ? ones(name, shape) : normal(name, shape, new SplittableRandom(mix(seed, name)))));
+        for (ModelWeights.TensorShape s : ModelWeights.expectedTensors(config)) {
+            tensors.add(isNorm(s.name()) ? ones(s.name(), s.shape())
+                    : normal(s.name(), s.shape(), new SplittableRandom(mix(seed, s.name()))));
+        }
         return tensors;
-    }
-
-    /**
-     * Every parameter of the model with its shape, in the order transformers lists them ({@code [out, in]} for linear
-     * layers). Biases are on q/k/v only (Qwen2's layout); q/k norms only for Qwen3.
-     */
-    public static Map<String, long[]> parameterShapes(ModelConfig c) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        long hidden = c.hiddenSize();
-        shapes.put("model.embed_tokens.weight", new long[] {c.vocabSize(), hidden});
-        for (int i = 0; i < c.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            shapes.put(p + "self_attn.q_proj.weight", new long[] {c.qSize(), hidden});
-            if (c.attentionBias()) {
-                shapes.put(p + "self_attn.q_proj.bias", new long[] {c.qSize()});
-            }
-            shapes.put(p + "self_attn.k_proj.weight", new long[] {c.kvSize(), hidden});
-            if (c.attentionBias()) {
-                shapes.put(p + "self_attn.k_proj.bias", new long[] {c.kvSize()});
-            }
-            shapes.put(p + "self_attn.v_proj.weight", new long[] {c.kvSize(), hidden});
-            if (c.attentionBias()) {
-                shapes.put(p + "self_attn.v_proj.bias", new long[] {c.kvSize()});
-            }
-            shapes.put(p + "self_attn.o_proj.weight", new long[] {hidden, c.qSize()});
-            if (c.qkNorm()) {
-                shapes.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
-                shapes.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
-            }
-            shapes.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), hidden});
-            shapes.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), hidden});
-            shapes.put(p + "mlp.down_proj.weight", new long[] {hidden, c.intermediateSize()});
-            shapes.put(p + "input_layernorm.weight", new long[] {hidden});
-            shapes.put(p + "post_attention_layernorm.weight", new long[] {hidden});
-        }
-        shapes.put("model.norm.weight", new long[] {hidden});
-        if (!c.tieWordEmbeddings()) {
-            shapes.put("lm_head.weight", new long[] {c.vocabSize(), hidden});
-        }
-        return shapes;
     }
 
     private static boolean isNorm(String name) {

@@ -11,7 +11,10 @@ import dev.rollout.tiny.RandomWeights;
 import dev.rollout.tiny.TinyTokenizer;
 import dev.rollout.tokenizer.ChatMessage;
 import dev.rollout.weights.HostTensor;
+import ai.djl.ndarray.NDManager;
+import dev.rollout.model.ModelWeights;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,6 +39,26 @@ class CheckpointTest {
             String prompt = ckpt.tokenizer().chatTemplate().orElseThrow()
                     .render(List.of(new ChatMessage("user", "hello")), true);
             assertEquals(prompt, ckpt.tokenizer().decode(ckpt.tokenizer().encode(prompt, false), false));
+        }
+    }
+
+    @Test
+    void materializedTinyPresetLoadsIntoTheModel() throws IOException {
+        ModelPresets.materialize("tiny", 5, dir);
+        try (Checkpoint ckpt = Checkpoint.open(dir);
+                NDManager manager = NDManager.newBaseManager();
+                ModelWeights weights = ModelWeights.fromHost(ckpt.config(), name -> tensor(ckpt, name), manager)) {
+            for (HostTensor t : weights.toHost()) {
+                assertArrayEquals(ckpt.tensors().get(t.name()).toFloats(), t.toFloats(), t.name());
+            }
+        }
+    }
+
+    private static HostTensor tensor(Checkpoint ckpt, String name) {
+        try {
+            return ckpt.tensors().contains(name) ? ckpt.tensors().get(name) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -4,13 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
 import dev.rollout.weights.HostTensor;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ModelPresetsTest {
     private static long countFromShapes(ModelConfig c) {
-        return RandomWeights.parameterShapes(c).values().stream().mapToLong(HostTensor::numElements).sum();
+        return ModelWeights.expectedTensors(c).stream().mapToLong(t -> HostTensor.numElements(t.shape())).sum();
     }
 
     @Test
