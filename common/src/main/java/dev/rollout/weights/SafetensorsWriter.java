@@ -68,9 +68,11 @@ public final class SafetensorsWriter {
 
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        // not Files.createTempFile: its owner-only permissions would stay on the finished file
+        Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
         try {
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(out, prefix);
                 for (HostTensor t : ordered) {
                     writeFully(out, t.data());
