@@ -12,7 +12,11 @@ import java.time.Duration;
  * @param deadline   limit on one whole push to one server
  */
 public record PushOptions(int chunkBytes, DType wireDType, Duration deadline) {
-    public static final int DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+    /**
+     * 4 MiB less room for the chunk's name, shape and framing, so that a message fits gRPC's default 4 MiB
+     * inbound limit (a server that raises its limit can be sent larger chunks).
+     */
+    public static final int DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024 - 64 * 1024;
     public static final PushOptions DEFAULT = new PushOptions(DEFAULT_CHUNK_BYTES, DType.F32, Duration.ofMinutes(10));
 
     public PushOptions {
