@@ -13,9 +13,6 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     /** About two minutes of patience in all: enough for a server to load a model and start. */
     public static final RetryPolicy DEFAULT = new RetryPolicy(12, Duration.ofMillis(200), Duration.ofSeconds(20), 2.0, 0.2);
 
-    /** A single attempt. */
-    public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO, 1.0, 0.0);
-
     public RetryPolicy {
         if (maxAttempts < 1) {
             throw new IllegalArgumentException("retry maxAttempts must be >= 1, got " + maxAttempts);

@@ -1,9 +1,11 @@
 package dev.rollout.client;
 
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -31,6 +33,10 @@ final class FakeRolloutServer implements AutoCloseable {
     private final Server server;
 
     private FakeRolloutServer(String name, int port) {
+        this(name, port, InsecureServerCredentials.create());
+    }
+
+    private FakeRolloutServer(String name, int port, ServerCredentials credentials) {
         this.service = new FakeRolloutService(name);
         ServerInterceptor capture = new ServerInterceptor() {
             @Override
@@ -40,7 +46,7 @@ final class FakeRolloutServer implements AutoCloseable {
             }
         };
         try {
-            this.server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+            this.server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port), credentials)
                     .addService(ServerInterceptors.intercept(service, capture))
                     .addService(ServerInterceptors.intercept(health.getHealthService(), capture))
                     .build().start();
@@ -52,6 +58,11 @@ final class FakeRolloutServer implements AutoCloseable {
 
     static FakeRolloutServer start(String name) {
         return new FakeRolloutServer(name, 0);
+    }
+
+    /** Serves TLS with the given credentials. */
+    static FakeRolloutServer startTls(String name, ServerCredentials credentials) {
+        return new FakeRolloutServer(name, 0, credentials);
     }
 
     static FakeRolloutServer startOn(String name, int port) {
