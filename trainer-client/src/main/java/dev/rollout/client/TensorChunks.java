@@ -31,16 +31,21 @@ final class TensorChunks implements Iterator<TensorChunk> {
     private boolean sentLast;
 
     TensorChunks(HostTensor tensor, DType wire, int chunkBytes) {
-        if (tensor.dtype() != wire && tensor.dtype() != DType.F32) {
-            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
-                    + "; only F32 tensors can be converted to " + wire + " on the wire");
-        }
+        checkConvertible(tensor, wire);
         this.tensor = tensor;
         this.wire = wire;
         this.chunkBytes = chunkBytes;
         this.source = tensor.data();
         this.totalBytes = tensor.numElements() * wire.bytes();
         this.shape = Arrays.stream(tensor.shape()).boxed().toList();
+    }
+
+    /** Tensors go as they are stored, or from F32 to a narrower wire type; nothing else. */
+    static void checkConvertible(HostTensor tensor, DType wire) {
+        if (tensor.dtype() != wire && tensor.dtype() != DType.F32) {
+            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
+                    + "; only F32 tensors can be converted to " + wire + " on the wire");
+        }
     }
 
     static dev.rollout.proto.v1.DType protoDType(DType d) {

@@ -74,10 +74,7 @@ public final class WeightPusher {
             if (!names.add(t.name())) {
                 throw new IllegalArgumentException("tensor '" + t.name() + "' appears twice in the weight push");
             }
-            if (t.dtype() != options.wireDType() && t.dtype() != dev.rollout.weights.DType.F32) {
-                throw new IllegalArgumentException("tensor '" + t.name() + "' is " + t.dtype()
-                        + "; only F32 tensors can be converted to " + options.wireDType() + " on the wire");
-            }
+            TensorChunks.checkConvertible(t, options.wireDType());
         }
     }
 }
