@@ -1,0 +1,44 @@
+package dev.rollout.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** The engine's meters (names per the design's metrics list; Prometheus adds the {@code _total}/{@code _seconds}). */
+final class EngineMetrics {
+    final Counter generatedTokens;
+    final Counter promptTokens;
+    final Counter prefixCacheHitTokens;
+    final Counter preemptions;
+    final Timer step;
+    final Timer timeToFirstToken;
+
+    EngineMetrics(MeterRegistry registry, Supplier<Number> running, Supplier<Number> waiting,
+                  Supplier<Number> blocksUsed, Supplier<Number> blocksTotal, Supplier<Number> weightVersion) {
+        generatedTokens = Counter.builder("rollout.generated.tokens").description("Tokens sampled").register(registry);
+        promptTokens = Counter.builder("rollout.prompt.tokens").description("Prompt tokens received").register(registry);
+        prefixCacheHitTokens = Counter.builder("rollout.prefix.cache.hit.tokens")
+                .description("Prompt tokens whose K/V was found in the prefix cache").register(registry);
+        preemptions = Counter.builder("rollout.preemptions")
+                .description("Sequences preempted (blocks freed, recomputed later)").register(registry);
+        step = Timer.builder("rollout.step").description("Engine step: schedule, forward, sample").register(registry);
+        timeToFirstToken = Timer.builder("rollout.time.to.first.token")
+                .description("From submission to the first sampled token").register(registry);
+        gauge(registry, "rollout.running.sequences", "Sequences being decoded or prefilled", running);
+        gauge(registry, "rollout.waiting.sequences", "Sequences queued", waiting);
+        gauge(registry, "rollout.kv.cache.blocks.used", "KV cache blocks referenced by sequences", blocksUsed);
+        gauge(registry, "rollout.kv.cache.blocks.total", "KV cache blocks", blocksTotal);
+        gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
+    }
+
+    void recordStep(long nanos) {
+        step.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static void gauge(MeterRegistry registry, String name, String description, Supplier<Number> value) {
+        Gauge.builder(name, value).description(description).register(registry);
+    }
+}
