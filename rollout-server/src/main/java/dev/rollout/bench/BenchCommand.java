@@ -1,0 +1,100 @@
+package dev.rollout.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rollout-server bench}: continuous against static batching on TRL's scenarios (8, 32, 64 generations per
+ * prompt) in one process, plus this machine's ceilings and a decode roofline. Prints Markdown tables; {@code --out DIR}
+ * also writes {@code DIR/bench.json}, {@code DIR/bench.md} and {@code DIR/bench.png}.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = "Benchmark continuous against static (generate()-style) batching on the same model in one process:"
+                + " comparison 1 as generate() does it, comparison 2 at equal KV memory; then decode against the"
+                + " machine's roofline.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "30m", paramLabel = "tiny|30m|135m|DIR",
+            description = "A preset with random weights or a checkpoint directory. Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--seed", defaultValue = "0",
+            description = "Seed of the preset's weights and of the workload. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--prompts", defaultValue = "8", description = "Prompts per scenario. Default: ${DEFAULT-VALUE}.")
+    int prompts;
+
+    @Option(names = "--generations", defaultValue = "8,32,64", split = ",",
+            description = "Generations per prompt, one scenario each. Default: ${DEFAULT-VALUE}.")
+    List<Integer> generations;
+
+    @Option(names = "--max-tokens", defaultValue = "256",
+            description = "The completion-length cap; lengths are long-tailed below it. Default: ${DEFAULT-VALUE}.")
+    int maxTokens;
+
+    @Option(names = "--reps", defaultValue = "3", description = "Repetitions of each run. Default: ${DEFAULT-VALUE}.")
+    int reps;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write bench.json, bench.md and bench.png here.")
+    Path out;
+
+    @Option(names = "--block-size", defaultValue = "16", description = "KV cache block size. Default: ${DEFAULT-VALUE}.")
+    int blockSize;
+
+    @Option(names = "--equal-memory-batch", defaultValue = "32",
+            description = "Comparison 2's KV budget: this many sequences at longest prompt + max tokens (static's batch)."
+                    + " Default: ${DEFAULT-VALUE}.")
+    int equalMemoryBatch;
+
+    @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "An untimed small run before each scenario (--no-warmup skips it). Default: on.")
+    boolean warmup;
+
+    @Option(names = "--roofline-model", defaultValue = "30m", paramLabel = "tiny|30m|135m|DIR",
+            description = "Model of the roofline section. Default: ${DEFAULT-VALUE}.")
+    String rooflineModel;
+
+    @Option(names = "--roofline-batches", defaultValue = "1,8,32,64", split = ",",
+            description = "Decode batch sizes of the roofline; 0 skips the roofline. Default: ${DEFAULT-VALUE}.")
+    List<Integer> rooflineBatches;
+
+    @Option(names = "--roofline-context", defaultValue = "192",
+            description = "Tokens of context per sequence in the roofline's decode. Default: ${DEFAULT-VALUE}.")
+    int rooflineContext;
+
+    @Option(names = "--roofline-steps", defaultValue = "20",
+            description = "Timed model steps per roofline batch size. Default: ${DEFAULT-VALUE}.")
+    int rooflineSteps;
+
+    @Option(names = "--gemm-size", defaultValue = "2048",
+            description = "n of the n×n×n matmul that measures the GEMM ceiling. Default: ${DEFAULT-VALUE}.")
+    int gemmSize;
+
+    @Override
+    public Integer call() throws Exception {
+        List<Integer> batches = rooflineBatches.equals(List.of(0)) ? List.of() : rooflineBatches;
+        BenchSettings settings = new BenchSettings(model, seed, prompts, generations, maxTokens, reps, blockSize,
+                equalMemoryBatch, warmup, rooflineModel, batches, rooflineContext, rooflineSteps, gemmSize);
+        BenchResult result = BenchRunner.run(settings, line -> System.err.println(line));
+        String tables = BenchTables.markdown(result);
+        System.out.println(tables);
+        if (out != null) {
+            Files.createDirectories(out);
+            BenchJson.write(result, out.resolve("bench.json"));
+            Files.writeString(out.resolve("bench.md"), tables);
+            BenchPlot.write(result, out.resolve("bench.png"));
+            System.err.println("wrote " + out.resolve("bench.json") + ", bench.md and bench.png");
+        }
+        return 0;
+    }
+
+    /** Runs {@code bench} on its own (until it is registered as a subcommand of {@code rollout-server}). */
+    public static void main(String[] args) {
+        System.exit(new picocli.CommandLine(new BenchCommand()).execute(args));
+    }
+}

@@ -1,0 +1,11 @@
+package dev.rollout.bench;
+
+import java.util.List;
+
+/**
+ * Everything a benchmark run measured. {@code loadBefore}/{@code loadAfter}: the machine's 1-minute load average,
+ * since the machine may be shared. {@code ceilings} and {@code roofline} are null/empty when the roofline was skipped.
+ */
+record BenchResult(BenchSettings settings, String modelName, long parameters, int cores, double loadBefore,
+                   double loadAfter, boolean peakRssPerRun, MachineCeilings ceilings, String rooflineModelName,
+                   List<RooflinePoint> roofline, List<ScenarioResult> scenarios, List<ScenarioResult> equalMemoryScenarios) {}

@@ -1,0 +1,34 @@
+package dev.rollout.bench;
+
+import java.util.List;
+
+/**
+ * Everything one benchmark run is parameterised by (the {@code bench} command's flags). {@code rooflineBatches} empty
+ * skips the roofline section.
+ */
+record BenchSettings(String model, long seed, int prompts, List<Integer> generations, int maxTokens, int reps,
+                     int blockSize, int equalMemoryBatch, boolean warmup, String rooflineModel,
+                     List<Integer> rooflineBatches, int rooflineContext, int rooflineSteps, int gemmSize) {
+
+    BenchSettings {
+        generations = List.copyOf(generations);
+        rooflineBatches = List.copyOf(rooflineBatches);
+        require(prompts > 0, "--prompts must be positive, got " + prompts);
+        require(!generations.isEmpty() && generations.stream().allMatch(g -> g > 0),
+                "--generations must list positive counts, got " + generations);
+        require(maxTokens > 0, "--max-tokens must be positive, got " + maxTokens);
+        require(reps > 0, "--reps must be positive, got " + reps);
+        require(blockSize > 0, "--block-size must be positive, got " + blockSize);
+        require(equalMemoryBatch > 0, "--equal-memory-batch must be positive, got " + equalMemoryBatch);
+        require(rooflineBatches.stream().allMatch(b -> b > 0), "--roofline-batches must be positive, got " + rooflineBatches);
+        require(rooflineContext > 0, "--roofline-context must be positive, got " + rooflineContext);
+        require(rooflineSteps > 0, "--roofline-steps must be positive, got " + rooflineSteps);
+        require(gemmSize > 0, "--gemm-size must be positive, got " + gemmSize);
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package dev.rollout.bench;
+
+/**
+ * Decode at one batch size against this machine's floor. {@code engineStepSeconds}: a real engine step (schedule,
+ * forward, sample, bookkeeping) in steady decode; {@code modelStepSeconds}: the same step's model work alone
+ * ({@link DecodeHarness}); {@code opSeconds}: of that, the time inside libtorch operators ({@link OpTimeProfile}).
+ * {@code floorSeconds} = max(bytes moved / read bandwidth, flops / GEMM rate).
+ */
+record RooflinePoint(int batch, int context, double engineStepSeconds, double modelStepSeconds, double opSeconds,
+                     long bytesMoved, double flops, double floorSeconds) {
+
+    double stepOverFloor() {
+        return engineStepSeconds / floorSeconds;
+    }
+
+    /** Share of the engine step not spent inside tensor operators: scheduling, sampling, Java, JNI, per-op overhead. */
+    double outsideTensorMathShare() {
+        return Math.max(0, 1 - opSeconds / engineStepSeconds);
+    }
+
+    double tokensPerSecond() {
+        return batch / engineStepSeconds;
+    }
+}
