@@ -1,6 +1,6 @@
 package dev.rollout.bench;
 
-import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -17,14 +17,12 @@ final class BenchRunner {
         List<RooflinePoint> roofline = List.of();
         String rooflineName = null;
         try (BenchModel m = BenchModel.load(s.model(), s.seed())) {
-            // The roofline's model step and profile run on this thread (libtorch is loaded now that a model is);
-            // the engines turn grad mode off on their own threads.
-            JniUtils.setGradMode(false);
             if (!s.rooflineBatches().isEmpty()) {
                 try (BenchModel r = s.rooflineModel().equals(s.model()) ? null : BenchModel.load(s.rooflineModel(), s.seed())) {
                     BenchModel subject = r == null ? m : r;
                     rooflineName = subject.name();
-                    ceilings = MachineCeilings.measure(subject.model().weights().embed().getManager(), s.gemmSize());
+                    NDManager parent = subject.model().weights().embed().getManager();
+                    ceilings = FreshThread.call("ceilings", () -> MachineCeilings.measure(parent, s.gemmSize()));
                     log.accept(String.format("ceilings: fp32 GEMM %.1f GFLOP/s (%d^3), memory read %.1f GB/s, copy %.1f GB/s,"
                             + " small op %.1f us", ceilings.gemmFlopsPerSecond() / 1e9, ceilings.gemmSize(),
                             ceilings.readBytesPerSecond() / 1e9, ceilings.copyBytesPerSecond() / 1e9,

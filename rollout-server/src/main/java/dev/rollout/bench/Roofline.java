@@ -40,19 +40,9 @@ final class Roofline {
         NDManager parent = model.weights().embed().getManager();
         for (int batch : batches) {
             double engineStep = engineDecodeStep(model, batch, context);
-            double modelStep;
-            double opTime;
-            try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
-                for (int i = 0; i < 3; i++) {
-                    harness.step();
-                }
-                long start = System.nanoTime();
-                for (int i = 0; i < modelSteps; i++) {
-                    harness.step();
-                }
-                modelStep = (System.nanoTime() - start) / 1e9 / modelSteps;
-                opTime = OpTimeProfile.opSecondsPerCall(harness::step, Math.max(2, modelSteps / 2));
-            }
+            double[] modelAndOps = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
+            double modelStep = modelAndOps[0];
+            double opTime = modelAndOps[1];
             long bytes = weightBytesPerStep(model.config()) + (long) batch * context * model.config().kvBytesPerToken();
             double flops = flopsPerStep(model.config(), batch, context);
             double floor = Math.max(bytes / ceilings.readBytesPerSecond(), flops / ceilings.gemmFlopsPerSecond());
@@ -63,6 +53,22 @@ final class Roofline {
             points.add(p);
         }
         return points;
+    }
+
+    /** The model step's mean wall time and its time inside tensor operators (this thread's). */
+    private static double[] modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
+        try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
+            for (int i = 0; i < 3; i++) {
+                harness.step();
+            }
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                harness.step();
+            }
+            double wall = (System.nanoTime() - start) / 1e9 / steps;
+            double ops = OpTimeProfile.opSecondsPerCall(harness::step, Math.max(2, steps / 2));
+            return new double[] {wall, ops};
+        }
     }
 
     /** Elements of every weight a decode step multiplies by: the layers, the final norm and the LM head. */
@@ -95,7 +101,7 @@ final class Roofline {
             prompts.add(rng.ints(promptLength, 1, Math.min(512, model.config().vocabSize())).toArray());
         }
         int blocksPerSequence = (promptLength + DECODE_TOKENS + 15) / 16;
-        EngineConfig config = EngineConfig.defaults().withNumBlocks(batch * blocksPerSequence + 1).withMaxNumSeqs(Math.max(batch, 1));
+        EngineConfig config = EngineConfig.defaults().withNumBlocks(batch * blocksPerSequence + 1).withMaxNumSeqs(batch);
         try (Engine engine = new Engine(model, config, null)) {
             RequestHandle handle = engine.submit(new GenerationRequest("roofline", prompts,
                     SamplingParams.defaults(DECODE_TOKENS).withIgnoreEos(true).withSeed(7L)));
