@@ -75,7 +75,7 @@ public final class PolicyLoss {
             logWeights = logRatio.mul(mask).sum(new int[] {1}, true).div(perRow);
         }
         NDArray ratio = logWeights.exp();
-        NDArray clipped = ratio.clip(1 - settings.epsilonLow(), 1 + settings.epsilonHigh());
+        NDArray clipped = ratio.clip((float) (1 - settings.epsilonLow()), (float) (1 + settings.epsilonHigh()));
         NDArray advantages = batch.advantages().reshape(rows, 1);
         NDArray perTokenLoss = ratio.mul(advantages).minimum(clipped.mul(advantages)).neg();
         if (batch.samplingRatio() != null) {
@@ -87,16 +87,16 @@ public final class PolicyLoss {
                 throw new IllegalArgumentException("beta = " + settings.beta() + " needs the reference model's log-probs");
             }
             NDArray refMinusLogp = batch.refLogProbs().sub(logp);
-            kl = refMinusLogp.exp().sub(refMinusLogp).sub(1);
-            perTokenLoss = perTokenLoss.add(kl.mul(settings.beta()));
+            kl = refMinusLogp.exp().sub(refMinusLogp).sub(1f);
+            perTokenLoss = perTokenLoss.add(kl.mul((float) settings.beta()));
         }
 
         NDArray masked = perTokenLoss.mul(mask);
         NDArray loss = switch (settings.lossType()) {
-            case GRPO -> masked.sum(new int[] {1}).div(manager.create(clampedAtOne(rowTokens))).mean().div(accumulationSteps);
-            case BNPO -> masked.sum().div(Math.max(tokens, 1.0) * accumulationSteps);
-            case DR_GRPO -> masked.sum().div((double) rows * settings.maxCompletionLength() * accumulationSteps);
-            case DAPO -> masked.sum().div(Math.max(generationBatchTokens, 1.0));
+            case GRPO -> masked.sum(new int[] {1}).div(manager.create(clampedAtOne(rowTokens))).mean().div((float) accumulationSteps);
+            case BNPO -> masked.sum().div((float) (Math.max(tokens, 1.0) * accumulationSteps));
+            case DR_GRPO -> masked.sum().div((float) ((double) rows * settings.maxCompletionLength() * accumulationSteps));
+            case DAPO -> masked.sum().div((float) Math.max(generationBatchTokens, 1.0));
         };
 
         Map<String, Double> stats = new LinkedHashMap<>();

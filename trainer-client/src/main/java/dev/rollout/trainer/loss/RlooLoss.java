@@ -27,9 +27,9 @@ public final class RlooLoss {
         NDArray sequenceLogProbs = logProbs.mul(mask).sum(new int[] {1});
         NDArray old = oldSequenceLogProbs != null ? oldSequenceLogProbs : sequenceLogProbs.stopGradient();
         NDArray ratio = sequenceLogProbs.sub(old).exp();
-        NDArray clipped = ratio.clip(1 - epsilonLow, 1 + epsilonHigh);
+        NDArray clipped = ratio.clip((float) (1 - epsilonLow), (float) (1 + epsilonHigh));
         NDArray perSequence = ratio.mul(advantages).minimum(clipped.mul(advantages)).neg();
-        NDArray loss = perSequence.mean().div(accumulationSteps);
+        NDArray loss = perSequence.mean().div((float) accumulationSteps);
 
         float[] m = mask.toFloatArray();
         long width = mask.getShape().get(1);

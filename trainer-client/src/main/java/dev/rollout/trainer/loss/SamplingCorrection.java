@@ -37,9 +37,9 @@ public record SamplingCorrection(NDArray ratio, Map<String, Double> stats) {
         double low = clipMin == null ? Double.NEGATIVE_INFINITY : clipMin;
         double high = clipMax == null ? Double.POSITIVE_INFINITY : clipMax;
         if (mode.truncates()) {
-            ratio = ratio.clip(low, high);
+            ratio = ratio.clip((float) low, (float) high);
         } else {
-            NDArray inside = ratio.gte(low).logicalAnd(ratio.lte(high)).toType(DataType.FLOAT32, false);
+            NDArray inside = ratio.gte((float) low).logicalAnd(ratio.lte((float) high)).toType(DataType.FLOAT32, false);
             ratio = ratio.mul(inside);
         }
         return new SamplingCorrection(ratio, stats(oldLogProbs, samplingLogProbs, mask, ratio, mode.sequenceLevel()));

@@ -28,7 +28,7 @@ public record TokenLogProbs(NDArray logProbs, NDArray entropy) {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature must be > 0 to score completions, got " + temperature);
         }
-        NDArray logSoftmax = (temperature == 1.0 ? logits : logits.div(temperature)).logSoftmax(-1);
+        NDArray logSoftmax = (temperature == 1.0 ? logits : logits.div((float) temperature)).logSoftmax(-1);
         NDArray picked = logSoftmax.gather(completionIds.expandDims(-1), -1).squeeze(-1);
         NDArray detached = logSoftmax.stopGradient();
         NDArray entropy = detached.exp().mul(detached).sum(new int[] {-1}).neg();

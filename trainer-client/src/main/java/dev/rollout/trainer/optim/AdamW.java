@@ -57,12 +57,12 @@ public final class AdamW implements AutoCloseable {
                 NDArray m = firstMoments.get(i);
                 NDArray v = secondMoments.get(i);
                 if (weightDecay != 0) {
-                    p.muli(1 - lr * weightDecay);
+                    p.muli((float) (1 - lr * weightDecay));
                 }
-                m.muli(beta1).addi(g.mul(1 - beta1));
-                v.muli(beta2).addi(g.square().mul(1 - beta2));
-                NDArray denominator = v.sqrt().div(bias2Sqrt).add(epsilon);
-                p.subi(m.div(denominator).mul(lr / bias1));
+                m.muli((float) beta1).addi(g.mul((float) (1 - beta1)));
+                v.muli((float) beta2).addi(g.square().mul((float) (1 - beta2)));
+                NDArray denominator = v.sqrt().div((float) bias2Sqrt).add((float) epsilon);
+                p.subi(m.div(denominator).mul((float) (lr / bias1)));
             }
         } finally {
             JniUtils.setGradMode(gradMode);

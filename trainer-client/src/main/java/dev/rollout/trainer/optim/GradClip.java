@@ -32,7 +32,7 @@ public final class GradClip {
             for (NDArray parameter : parameters) {
                 if (parameter.hasGradient()) {
                     try (NDArray grad = parameter.getGradient()) {
-                        grad.muli(coefficient);
+                        grad.muli((float) coefficient);
                     }
                 }
             }
