@@ -94,10 +94,11 @@ public final class ConfigKey {
     }
 
     static ConfigKey longInteger(String name, Long def, long min, String meaning) {
-        return new ConfigKey(name, "integer >= " + min, def, def, meaning, (key, raw) -> {
-            long v = toLong(key, raw, "an integer >= " + min);
+        String type = min == Long.MIN_VALUE ? "integer" : "integer >= " + min;
+        return new ConfigKey(name, type, def, def, meaning, (key, raw) -> {
+            long v = toLong(key, raw, "an " + type);
             if (v < min) {
-                throw new ConfigException(key, "must be an integer >= " + min + ", got " + raw);
+                throw new ConfigException(key, "must be an " + type + ", got " + raw);
             }
             return v;
         });

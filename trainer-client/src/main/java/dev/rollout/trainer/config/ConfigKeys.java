@@ -116,11 +116,13 @@ final class ConfigKeys {
             text("rollout.auth_token_file", null, true, "File holding the bearer token (one line); exclusive with rollout.auth_token."),
             word("rollout.min_weight_version", "current", List.of("current", "any"),
                     "`current`: each request carries the version last pushed as min_weight_version, so no completion from older weights is used; `any`: accept whatever the server holds."),
-            integer("rollout.max_retries", 5, 0, "Retries of a request while a server is unreachable or busy, with exponential backoff."),
-            positive("rollout.retry_backoff_seconds", 1.0, 0.0, "First retry delay; it doubles on each retry."),
-            positive("rollout.retry_max_backoff_seconds", 30.0, 0.0, "Longest retry delay."),
-            positive("rollout.request_timeout_seconds", 600.0, 0.0, "Deadline of one generation request."),
-            integer("rollout.sync_chunk_bytes", 4 << 20, 1024, "Largest tensor chunk sent per message when pushing weights."),
+            text("rollout.ca_file", null, true, "PEM file of the CA that signed the servers' certificates; null for plaintext."),
+            integer("rollout.max_attempts", 12, 1, "Attempts of a request while a server is unreachable, with exponential backoff."),
+            positive("rollout.retry_backoff_seconds", 0.2, 0.0, "First retry delay; it doubles on each retry."),
+            positive("rollout.retry_max_backoff_seconds", 20.0, 0.0, "Longest retry delay."),
+            positive("rollout.request_timeout_seconds", 1800.0, 0.0, "Deadline of one generation call; a large batch can take minutes."),
+            integer("rollout.sync_chunk_bytes", 4 * 1024 * 1024 - 64 * 1024, 1024,
+                    "Largest tensor chunk per message when pushing weights (under gRPC's 4 MiB message limit)."),
 
             // the engine, in colocate mode
             bool("use_continuous_batching", true,

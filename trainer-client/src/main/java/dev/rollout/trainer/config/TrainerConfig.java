@@ -323,7 +323,8 @@ public final class TrainerConfig {
     /** True when every request must be served by the weights last pushed (rollout.min_weight_version = current). */
     public boolean requireCurrentWeights() { return "current".equals(s("rollout.min_weight_version")); }
 
-    public int rolloutMaxRetries() { return i("rollout.max_retries"); }
+    public String rolloutCaFile() { return s("rollout.ca_file"); }
+    public int rolloutMaxAttempts() { return i("rollout.max_attempts"); }
     public double rolloutRetryBackoffSeconds() { return d("rollout.retry_backoff_seconds"); }
     public double rolloutRetryMaxBackoffSeconds() { return d("rollout.retry_max_backoff_seconds"); }
     public double rolloutRequestTimeoutSeconds() { return d("rollout.request_timeout_seconds"); }
