@@ -46,4 +46,34 @@ class StaticSchedulerTest {
             assertEquals(2 * perSequence, engine.stats().peakUsedBlocks());
         }
     }
+
+    @Test
+    void aFinishedSequenceKeepsItsRowInTheBatchUntilEverySequenceIsDone() {
+        BlockManager bm = new BlockManager(32, 4);
+        StaticScheduler s = new StaticScheduler(bm, 100, 8);
+        Sequence early = new Sequence(0, 0, 0, new int[] {5, 6, 7}, SamplingParams.greedy(10), 0, null);
+        Sequence late = new Sequence(1, 1, 0, new int[] {8, 9}, SamplingParams.greedy(10), 0, null);
+        s.add(List.of(early));
+        s.add(List.of(late));
+        ScheduledBatch prefill = s.schedule();
+        assertEquals(2, prefill.chunks().size());
+        assertEquals(4 + 3, bm.numUsedBlocks(), "prompt + max_tokens reserved: 13 and 12 tokens, 4 and 3 blocks");
+        for (ScheduledBatch.Chunk c : prefill.chunks()) {
+            bm.markComputed(c.sequence(), c.numTokens());
+            c.sequence().appendToken(1, 0f);
+        }
+        s.finish(early, FinishReason.STOP);
+
+        for (int step = 0; step < 3; step++) {
+            ScheduledBatch decode = s.schedule();
+            assertEquals(1, decode.chunks().size());
+            assertEquals(List.of(new ScheduledBatch.PaddingRow(early, 3 + step)), decode.padding());
+            bm.markComputed(late, 1);
+            late.appendToken(1, 0f);
+        }
+        assertEquals(7, bm.numUsedBlocks(), "the finished sequence's blocks stay reserved");
+        s.finish(late, FinishReason.LENGTH);
+        assertEquals(32, bm.numFreeBlocks());
+        assertEquals(0, s.numRunning());
+    }
 }
