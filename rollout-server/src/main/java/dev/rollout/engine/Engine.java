@@ -64,6 +64,10 @@ public final class Engine implements AutoCloseable {
         this.modelConfig = model.config();
         this.config = config;
         Device device = model.weights().embed().getDevice();
+        if (config.device() != null && !config.device().equals(device)) {
+            throw new IllegalArgumentException("the engine is configured for " + config.device()
+                    + " but the model's weights are on " + device + "; load the model on the engine's device");
+        }
         this.manager = NDManager.newBaseManager(device);
         int numBlocks = config.numBlocks() > 0 ? config.numBlocks()
                 : KvCacheSizing.numBlocks(modelConfig, config, model.weights().byteSize(), device);
@@ -166,16 +170,16 @@ public final class Engine implements AutoCloseable {
             return;
         }
         closed = true;
-        commands.add(() -> stopping = true);
-        if (Thread.currentThread() != thread) {
-            try {
-                thread.join(TimeUnit.MINUTES.toMillis(1));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (Thread.currentThread() == thread) {
+            stopping = true; // called from a callback: the loop ends after this step and cleans up
+            return;
         }
-        cache.close();
-        manager.close();
+        commands.add(() -> stopping = true);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---- the engine thread ----
@@ -201,6 +205,8 @@ public final class Engine implements AutoCloseable {
             }
             commands.forEach(this::runCommand);
             publish();
+            cache.close();
+            manager.close();
         }
     }
 
@@ -212,25 +218,28 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** One step; a failure anywhere in it fails the requests in flight (their blocks are freed) and the loop goes on. */
     private void step() {
-        long start = System.nanoTime();
-        ScheduledBatch batch = scheduler.schedule();
-        peakUsedBlocks = Math.max(peakUsedBlocks, blocks.numUsedBlocks());
-        float[] logits;
         try {
-            if (batch.isEmpty()) {
-                throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
-                        + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
-            }
-            logits = runner.execute(batch);
+            runStep();
         } catch (RuntimeException e) {
             LOG.error("engine step failed; failing every request in flight", e);
             for (RequestState r : List.copyOf(active)) {
                 failAll(r, e);
             }
             publish();
-            return;
         }
+    }
+
+    private void runStep() {
+        long start = System.nanoTime();
+        ScheduledBatch batch = scheduler.schedule();
+        peakUsedBlocks = Math.max(peakUsedBlocks, blocks.numUsedBlocks());
+        if (batch.isEmpty()) {
+            throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
+                    + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
+        }
+        float[] logits = runner.execute(batch);
         int vocab = runner.vocabSize();
         int row = 0;
         for (ScheduledBatch.Chunk c : batch.chunks()) {

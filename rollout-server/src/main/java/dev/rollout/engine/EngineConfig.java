@@ -4,7 +4,8 @@ import ai.djl.Device;
 
 /**
  * Settings of one engine. {@code numBlocks} 0 sizes the KV cache from {@code maxMemoryPercent} of the memory left after
- * the weights and the activations of a {@code maxBatchTokens} step; {@code device} null means DJL's default device.
+ * the weights and the activations of a {@code maxBatchTokens} step. The engine runs where the model's weights are;
+ * {@code device}, when not null, is where they must be (the server loads the model there).
  */
 public record EngineConfig(int blockSize, int numBlocks, double maxMemoryPercent, int maxBatchTokens, int maxNumSeqs,
                            SchedulerKind scheduler, Device device) {

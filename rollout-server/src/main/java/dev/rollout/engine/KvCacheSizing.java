@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * step) × max_memory_percent / bytes per block}. On a GPU the memory is the device's free memory (the weights are
  * already resident, so they are part of what is used). On the CPU libtorch allocates native memory, outside the Java
  * heap: the memory is the machine's physical memory (as the JVM sees it, container limits included) less the most the
- * Java heap may grow to, less the weights.
+ * Java heap may grow to, less the weights, and never more than the memory free right now (other processes count).
  */
 final class KvCacheSizing {
     private static final Logger LOG = LoggerFactory.getLogger(KvCacheSizing.class);
@@ -31,12 +31,19 @@ final class KvCacheSizing {
             source = String.format("%s: %s free of %s (weights %s already resident), minus activation peak %s",
                     device, mib(gpu.getMax() - gpu.getUsed()), mib(gpu.getMax()), mib(weightBytes), mib(activations));
         } else {
-            long physical = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                    .getTotalMemorySize();
+            com.sun.management.OperatingSystemMXBean os =
+                    (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            long physical = os.getTotalMemorySize();
+            long free = os.getFreeMemorySize();
             long heap = Runtime.getRuntime().maxMemory();
-            available = physical - heap - weightBytes - activations;
-            source = String.format("CPU: process may use physical memory %s minus Java heap max %s minus weights %s"
-                    + " minus activation peak %s", mib(physical), mib(heap), mib(weightBytes), mib(activations));
+            long ours = physical - heap - weightBytes;
+            // Other processes on the machine count too: never plan for more than is free now (the weights are loaded,
+            // so free memory already excludes them).
+            long usable = Math.min(ours, free);
+            available = usable - activations;
+            source = String.format("CPU: min(physical %s - Java heap max %s - weights %s, free now %s) = %s,"
+                    + " minus activation peak %s", mib(physical), mib(heap), mib(weightBytes), mib(free), mib(usable),
+                    mib(activations));
         }
         long budget = (long) (Math.max(0, available) * config.maxMemoryPercent());
         int blocks = (int) Math.min(Integer.MAX_VALUE, budget / perBlock);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.PagedAttentionContext;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -56,6 +57,12 @@ final class ModelRunner {
                 sampleRows[numSampling++] = row - 1;
             }
         }
+        for (ScheduledBatch.PaddingRow pad : batch.padding()) {
+            tokenIds[row] = pad.sequence().lastToken();
+            positions[row] = pad.position();
+            row++;
+            slices.add(new PagedAttentionContext.SequenceSlice(1, pad.position() + 1, pad.sequence().blockTable()));
+        }
         try (NDManager step = manager.newSubManager()) {
             if (!batch.copies().isEmpty()) {
                 long[] sources = new long[batch.copies().size()];
@@ -72,7 +79,7 @@ final class ModelRunner {
                     return new float[0];
                 }
                 NDArray rows = numSampling == total ? hidden
-                        : hidden.get(new NDIndex("{}", step.create(java.util.Arrays.copyOf(sampleRows, numSampling))));
+                        : hidden.get(new NDIndex("{}", step.create(Arrays.copyOf(sampleRows, numSampling))));
                 return model.logits(rows).toFloatArray();
             }
         }

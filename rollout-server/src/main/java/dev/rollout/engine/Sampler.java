@@ -52,27 +52,30 @@ final class Sampler {
                 }
             }
         }
+        // One exp per kept token, kept for the draw: x becomes the unnormalised probabilities (0 for filtered tokens).
         double m = max(x, vocab);
         double z = 0;
         for (int i = 0; i < vocab; i++) {
-            z += Math.exp(x[i] - m);
+            double e = x[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(x[i] - m);
+            x[i] = e;
+            z += e;
         }
         double u = rng.nextDouble() * z;
         int token = -1;
         double cumulative = 0;
         for (int i = 0; i < vocab; i++) {
-            if (x[i] == Double.NEGATIVE_INFINITY) {
+            if (x[i] == 0) {
                 continue;
             }
             token = i;
-            cumulative += Math.exp(x[i] - m);
+            cumulative += x[i];
             if (cumulative > u) {
                 break;
             }
         }
         float logprob = params.logprobsMode() == SamplingParams.LogprobsMode.RAW
                 ? (float) (logits[offset + token] - rawLogSumExp(logits, offset, vocab))
-                : (float) (x[token] - m - Math.log(z));
+                : (float) Math.log(x[token] / z);
         return new Sample(token, logprob);
     }
 

@@ -2,14 +2,19 @@ package dev.rollout.engine;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The baseline that Hugging Face {@code generate()} implements: a batch of up to {@code maxNumSeqs} sequences is
  * formed from the queue, every sequence reserves the blocks for its whole prompt plus {@code max_tokens} up front (so
  * its KV memory is what a dense {@code batch × (prompt + max_tokens)} cache takes), the batch is prefilled, then decoded
- * in lock step until every sequence has finished; only then are its blocks released and the next batch formed. Every
- * sample is its own sequence with its own prefill; there is no prefix cache and no preemption.
+ * in lock step until every sequence has finished; only then are its blocks released and the next batch formed. As in
+ * {@code generate()}, a finished sequence keeps its row in the decode steps (its last token is fed again, into its own
+ * reserved blocks, and the output discarded), so the batch costs the same compute per step until it is done. Every
+ * sample is its own sequence with its own prefill; there is no prefix cache and no preemption. Unlike
+ * {@code generate()}, prompts are not padded to the longest in the prefill.
  */
 final class StaticScheduler implements BatchScheduler {
     private final BlockManager blocks;
@@ -17,6 +22,8 @@ final class StaticScheduler implements BatchScheduler {
     private final int maxNumSeqs;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> batch = new ArrayList<>();
+    /** Decode steps each finished sequence of the batch has been padded for. */
+    private final Map<Sequence, Integer> padded = new IdentityHashMap<>();
     private int unfinishedInBatch;
 
     StaticScheduler(BlockManager blocks, int maxBatchTokens, int maxNumSeqs) {
@@ -44,8 +51,18 @@ final class StaticScheduler implements BatchScheduler {
             prefilling |= !s.isFinished() && s.numComputedTokens < s.numPromptTokens();
         }
         int budget = maxBatchTokens;
+        List<ScheduledBatch.PaddingRow> padding = new ArrayList<>();
         for (Sequence s : batch) {
-            if (s.isFinished() || budget == 0) {
+            if (s.isFinished()) {
+                if (!prefilling) {
+                    int position = s.numComputedTokens + padded.merge(s, 1, Integer::sum) - 1;
+                    if (position < s.numBlocks() * blocks.blockSize()) {
+                        padding.add(new ScheduledBatch.PaddingRow(s, position));
+                    }
+                }
+                continue;
+            }
+            if (budget == 0) {
                 continue;
             }
             // Lock step: nobody decodes until the whole batch is prefilled (the budget may chunk that prefill).
@@ -57,7 +74,7 @@ final class StaticScheduler implements BatchScheduler {
             chunks.add(new ScheduledBatch.Chunk(s, numNew, s.numComputedTokens + numNew == s.numTokens()));
             budget -= numNew;
         }
-        return chunks.isEmpty() ? ScheduledBatch.EMPTY : new ScheduledBatch(chunks, blocks.drainPendingCopies());
+        return chunks.isEmpty() ? ScheduledBatch.EMPTY : new ScheduledBatch(chunks, blocks.drainPendingCopies(), padding);
     }
 
     private void formBatch() {
@@ -108,6 +125,7 @@ final class StaticScheduler implements BatchScheduler {
             blocks.free(s);
         }
         batch.clear();
+        padded.clear();
     }
 
     @Override

@@ -16,6 +16,13 @@ import java.util.concurrent.TimeUnit;
 /** A tiny random Llama (vocab 97, 2 layers, GQA 6/2 heads, EOS 2, context 256) and helpers around it, for engine tests. */
 final class TestEngines {
     static final ModelConfig CONFIG = TestModels.llama();
+
+    static {
+        // A toy model's ops are far too small to split across threads; with the cores shared by other builds,
+        // libtorch's worker threads would only wait on each other. Read by DJL when it loads libtorch, just below.
+        System.setProperty("ai.djl.pytorch.num_threads", "1");
+    }
+
     private static final NDManager MANAGER = NDManager.newBaseManager(Device.cpu());
     private static CausalLM model;
 
