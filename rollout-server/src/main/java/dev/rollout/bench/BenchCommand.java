@@ -33,7 +33,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Generations per prompt, one scenario each. Default: ${DEFAULT-VALUE}.")
     List<Integer> generations;
 
-    @Option(names = "--max-tokens", defaultValue = "256",
+    @Option(names = "--max-tokens", defaultValue = "128",
             description = "The completion-length cap; lengths are long-tailed below it. Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 

@@ -15,26 +15,29 @@ import java.util.List;
  * interval in its trace, and the union of those intervals (nested calls such as {@code aten::matmul} over
  * {@code aten::mm} counted once) is the time in tensor math. The rest of the wall time is Java: building index arrays
  * and contexts, JNI crossings, DJL's bookkeeping, freeing. The profiler records the calling thread only, so profile
- * work that runs on it. Its per-op recording cost falls mostly between intervals, so the union is taken from the
- * profiled run and compared with the wall time of an unprofiled one.
+ * work that runs on it. Its own per-op recording cost falls mostly between the intervals, so the share outside is
+ * somewhat overstated; dispatch inside libtorch (the dispatcher, allocation) counts as inside.
  */
 final class OpTimeProfile {
     private OpTimeProfile() {}
 
-    /** Seconds inside tensor operators per call of {@code work}, over {@code calls} profiled calls. */
-    static double opSecondsPerCall(Runnable work, int calls) {
+    /** The share of wall time inside tensor operators over {@code calls} profiled calls of {@code work}. */
+    static double insideShare(Runnable work, int calls) {
         Path trace = null;
         try {
             trace = Files.createTempFile("rollout-profile-", ".json");
             JniUtils.startProfile(false, false, false);
+            long start = System.nanoTime();
+            long wallNanos;
             try {
                 for (int i = 0; i < calls; i++) {
                     work.run();
                 }
             } finally {
+                wallNanos = System.nanoTime() - start;
                 JniUtils.stopProfile(trace.toString());
             }
-            return unionMicros(new ObjectMapper().readTree(trace.toFile())) / 1e6 / calls;
+            return Math.min(1, unionMicros(new ObjectMapper().readTree(trace.toFile())) * 1e3 / wallNanos);
         } catch (IOException e) {
             throw new IllegalStateException("could not read libtorch's profiler trace: " + e.getMessage(), e);
         } finally {

@@ -10,6 +10,7 @@ import dev.rollout.engine.SamplingParams;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -18,8 +19,8 @@ import java.util.function.Consumer;
 
 /**
  * Decode steps against the machine's floor. For each batch size: the engine's steady-state decode step time
- * (batch distinct prompts, all decoding around {@code context} tokens), the model step alone, and the time inside
- * tensor operators, next to {@code max(bytes moved / bandwidth, flops / GEMM rate)}.
+ * (batch distinct prompts, all decoding around {@code context} tokens), the model step alone (median), and the time
+ * inside tensor operators, next to {@code max(bytes moved / bandwidth, flops / GEMM rate)}.
  *
  * <p>Bytes moved per step: every weight matrix the step multiplies by (all layers and the LM head; of the embedding
  * only the looked-up rows) plus the K/V the attention reads, {@code batch × context × kv bytes per token}. Flops:
@@ -55,19 +56,26 @@ final class Roofline {
         return points;
     }
 
-    /** The model step's mean wall time and its time inside tensor operators (this thread's). */
+    /**
+     * The model step's median wall time, and of it the time inside tensor operators: the profiled run's share of
+     * wall time inside operators (both from the same run, so the machine's load at that moment cancels) applied to
+     * the median step.
+     */
     private static double[] modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
         try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
             for (int i = 0; i < 3; i++) {
                 harness.step();
             }
-            long start = System.nanoTime();
+            double[] times = new double[steps];
             for (int i = 0; i < steps; i++) {
+                long start = System.nanoTime();
                 harness.step();
+                times[i] = (System.nanoTime() - start) / 1e9;
             }
-            double wall = (System.nanoTime() - start) / 1e9 / steps;
-            double ops = OpTimeProfile.opSecondsPerCall(harness::step, Math.max(2, steps / 2));
-            return new double[] {wall, ops};
+            Arrays.sort(times);
+            double median = times[steps / 2];
+            double inside = OpTimeProfile.insideShare(harness::step, Math.max(2, steps / 2));
+            return new double[] {median, inside * median};
         }
     }
 
