@@ -30,6 +30,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class EngineRun {
     private static final long TIMEOUT_MINUTES = 60;
+    /** Cache blocks the caller adds to a reservation for the gate request's single token. */
+    static final int GATE_BLOCKS = 1;
 
     private EngineRun() {}
 
@@ -85,7 +87,9 @@ final class EngineRun {
             long peakRss = peakReset ? ProcessMemory.peakRssBytes() : -1;
             EngineStats stats = engine.stats();
             long cacheBytes = engine.cacheInfo().bytes();
-            long peakKv = kind == RunResult.Scheduler.STATIC ? cacheBytes : stats.peakKvCacheBytes();
+            // Static's figure is its dense reservation: the cache less the gate's block.
+            long peakKv = kind == RunResult.Scheduler.STATIC
+                    ? cacheBytes / config.numBlocks() * (config.numBlocks() - GATE_BLOCKS) : stats.peakKvCacheBytes();
             return new RunResult(kind, wall, outputTokens, peakKv, cacheBytes, peakRss, stats.cacheHitTokens(),
                     stats.computedPromptTokens() - 1, stats.preemptions(), stats.steps() - 1);
         }

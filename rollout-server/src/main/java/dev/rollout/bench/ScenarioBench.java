@@ -37,9 +37,8 @@ final class ScenarioBench {
         EngineConfig base = EngineConfig.defaults().withBlockSize(settings.blockSize());
         int perSequence = blocksFor(workload.longestPrompt() + workload.maxTokens());
         int n = workload.numSequences();
-        // One more block than the reservation for the gate request's single token.
-        int dense = n * perSequence + 1;
-        int budget = Math.min(n, settings.equalMemoryBatch()) * perSequence + 1;
+        int dense = n * perSequence + EngineRun.GATE_BLOCKS;
+        int budget = Math.min(n, settings.equalMemoryBatch()) * perSequence + EngineRun.GATE_BLOCKS;
         EngineConfig continuous1 = base.withNumBlocks(dense);
         EngineConfig static1 = base.withNumBlocks(dense).withMaxNumSeqs(n).withScheduler(EngineConfig.SchedulerKind.STATIC);
         EngineConfig continuous2 = base.withNumBlocks(budget);
@@ -50,7 +49,8 @@ final class ScenarioBench {
             // One untimed pass at a small scale, so the first timed run pays no JIT or allocator warm-up.
             Workload small = Workload.generate(Math.min(2, workload.prompts().size()), Math.min(4, workload.generations()),
                     Math.min(16, workload.maxTokens()), model.config().vocabSize(), workload.longestPrompt(), workload.seed() + 1);
-            EngineRun.run(model, base.withNumBlocks(small.numSequences() * blocksFor(small.longestPrompt() + 16) + 1), small);
+            int blocks = small.numSequences() * blocksFor(small.longestPrompt() + 16) + EngineRun.GATE_BLOCKS;
+            EngineRun.run(model, base.withNumBlocks(blocks), small);
         }
         List<RunResult> c1 = new ArrayList<>();
         List<RunResult> s1 = new ArrayList<>();
