@@ -15,6 +15,7 @@ import java.util.List;
  * {@code peak_kv_bytes} and more; the settings, the machine's load and ceilings, and the roofline.
  */
 final class BenchJson {
+    static final int TOP_OPS = 10;
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private BenchJson() {}
@@ -65,6 +66,8 @@ final class BenchJson {
                 o.put("step_over_floor", p.stepOverFloor());
                 o.put("outside_tensor_math_share", p.outsideTensorMathShare());
                 o.put("tokens_per_second", p.tokensPerSecond());
+                ObjectNode ops = o.putObject("top_op_seconds");
+                p.topOpSeconds().entrySet().stream().limit(TOP_OPS).forEach(e -> ops.put(e.getKey(), e.getValue()));
             }
         }
         return root;

@@ -28,8 +28,11 @@ final class BenchPlot {
     static void write(BenchResult r, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
         CombinedDomainCategoryPlot plot = new CombinedDomainCategoryPlot(new CategoryAxis("generations per prompt"));
-        plot.add(subplot(r, "output tokens/s", RunSummary::tokensPerSecond), 3);
+        CategoryPlot throughput = subplot(r, "output tokens/s", RunSummary::tokensPerSecond);
+        plot.add(throughput, 3);
         plot.add(subplot(r, "peak KV cache (MiB)", s -> s.peakKvBytes() / 1048576.0), 2);
+        // Both subplots have the same four series: one legend.
+        plot.setFixedLegendItems(throughput.getLegendItems());
         JFreeChart chart = new JFreeChart(String.format("%s: continuous vs static batching (max %d new tokens)",
                 r.modelName(), r.settings().maxTokens()), JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);

@@ -70,6 +70,14 @@ final class BenchTables {
                     p.context(), p.engineStepSeconds() * 1e3, p.modelStepSeconds() * 1e3, p.opSeconds() * 1e3,
                     p.floorSeconds() * 1e3, p.stepOverFloor(), 100 * p.outsideTensorMathShare(), p.tokensPerSecond()));
         }
+        md.append("\nModel step's time per operator called from Java (ms per step, top ").append(BenchJson.TOP_OPS)
+                .append("):\n\n| Batch | Operators |\n|---:|---|\n");
+        for (RooflinePoint p : r.roofline()) {
+            StringBuilder ops = new StringBuilder();
+            p.topOpSeconds().entrySet().stream().limit(BenchJson.TOP_OPS).forEach(e -> ops.append(ops.length() == 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "`%s` %.2f", e.getKey(), e.getValue() * 1e3)));
+            md.append("| ").append(p.batch()).append(" | ").append(ops).append(" |\n");
+        }
     }
 
     static String mib(long bytes) {

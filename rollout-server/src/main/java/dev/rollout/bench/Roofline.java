@@ -12,6 +12,7 @@ import dev.rollout.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -41,16 +42,15 @@ final class Roofline {
         NDManager parent = model.weights().embed().getManager();
         for (int batch : batches) {
             double engineStep = engineDecodeStep(model, batch, context);
-            double[] modelAndOps = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
-            double modelStep = modelAndOps[0];
-            double opTime = modelAndOps[1];
+            ModelStep m = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
             long bytes = weightBytesPerStep(model.config()) + (long) batch * context * model.config().kvBytesPerToken();
             double flops = flopsPerStep(model.config(), batch, context);
             double floor = Math.max(bytes / ceilings.readBytesPerSecond(), flops / ceilings.gemmFlopsPerSecond());
-            RooflinePoint p = new RooflinePoint(batch, context, engineStep, modelStep, opTime, bytes, flops, floor);
+            RooflinePoint p = new RooflinePoint(batch, context, engineStep, m.seconds(), m.opSeconds(), bytes, flops, floor,
+                    m.topOps());
             log.accept(String.format("  decode batch %d, context %d: engine step %.2f ms, model step %.2f ms, in ops %.2f ms,"
                     + " floor %.2f ms (%.1fx), outside tensor math %.0f%%", batch, context, engineStep * 1e3,
-                    modelStep * 1e3, opTime * 1e3, floor * 1e3, p.stepOverFloor(), 100 * p.outsideTensorMathShare()));
+                    m.seconds() * 1e3, m.opSeconds() * 1e3, floor * 1e3, p.stepOverFloor(), 100 * p.outsideTensorMathShare()));
             points.add(p);
         }
         return points;
@@ -61,7 +61,9 @@ final class Roofline {
      * wall time inside operators (both from the same run, so the machine's load at that moment cancels) applied to
      * the median step.
      */
-    private static double[] modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
+    private record ModelStep(double seconds, double opSeconds, Map<String, Double> topOps) {}
+
+    private static ModelStep modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
         try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
             for (int i = 0; i < 3; i++) {
                 harness.step();
@@ -74,8 +76,8 @@ final class Roofline {
             }
             Arrays.sort(times);
             double median = times[steps / 2];
-            double inside = OpTimeProfile.insideShare(harness::step, Math.max(2, steps / 2));
-            return new double[] {median, inside * median};
+            OpTimeProfile profile = OpTimeProfile.of(harness::step, Math.max(2, steps / 2));
+            return new ModelStep(median, profile.insideShare() * median, profile.topOpSeconds());
         }
     }
 
