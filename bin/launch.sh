@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Shared by bin/rollout-server and bin/trainer: builds the jars when sources changed since the last build, then runs
+# the given main class with the whole runtime classpath.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+main_class="$1"; shift
+stamp="$root/trainer-client/target/classpath.txt"
+
+needs_build() {
+  [ -f "$stamp" ] || return 0
+  [ -n "$(find "$root/pom.xml" "$root/proto" "$root/common" "$root/rollout-server" "$root/trainer-client" \
+      \( -path '*/target' -prune \) -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
+}
+
+if needs_build; then
+  echo "Building Rollout (first run or sources changed; about a minute)..." >&2
+  (cd "$root" && ./mvnw -q -B -DskipTests -Dmaven.test.skip=true package dependency:build-classpath \
+      -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
+    echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
+fi
+
+cp="$root/proto/target/classes:$root/common/target/classes:$root/rollout-server/target/classes:$root/trainer-client/target/classes:$(cat "$stamp")"
+export OPT_OUT_TRACKING=true
+exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} -Djava.awt.headless=true -Doffline=true -cp "$cp" "$main_class" "$@"

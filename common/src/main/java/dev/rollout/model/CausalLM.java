@@ -1,0 +1,119 @@
+package dev.rollout.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Activation;
+
+/**
+ * A Llama-family decoder over flat token batches: embedding, per layer RMSNorm, fused q/k/v projection (with bias for
+ * Qwen2, per-head RMSNorm of q and k for Qwen3), rotary embedding, attention through an {@link AttentionContext},
+ * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
+ *
+ * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
+ * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}.
+ */
+public final class CausalLM implements AutoCloseable {
+    private final ModelConfig config;
+    private final RotaryEmbedding rope;
+    private volatile ModelWeights weights;
+
+    public CausalLM(ModelConfig config, ModelWeights weights) {
+        this.config = config;
+        this.weights = weights;
+        this.rope = new RotaryEmbedding(config, weights.embed().getManager().getParentManager());
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    /** Replaces the weights. The caller makes sure no forward is running and closes the old weights when done with them. */
+    public void setWeights(ModelWeights newWeights) {
+        if (!newWeights.config().equals(config)) {
+            throw new IllegalArgumentException("weights are for a different config");
+        }
+        this.weights = newWeights;
+    }
+
+    /**
+     * @param tokenIds int64 [T]
+     * @param positions int64 [T], each token's position in its sequence
+     * @return the final-normed hidden states [T, hidden], attached to the manager of {@code tokenIds}
+     */
+    public NDArray forward(NDArray tokenIds, NDArray positions, AttentionContext ctx) {
+        ModelWeights w = weights;
+        NDManager caller = tokenIds.getManager();
+        long t = tokenIds.getShape().get(0);
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int headDim = config.headDim();
+        int inter = config.intermediateSize();
+        float eps = (float) config.rmsNormEps();
+        // Every temporary, including views of the weights, dies with the scope; autograd keeps what backward needs.
+        try (NDScope scope = new NDScope()) {
+            NDArray x = w.embed().get(new NDIndex("{}", tokenIds));
+            RotaryEmbedding.Tables tables = rope.at(positions);
+            for (int i = 0; i < w.layers().size(); i++) {
+                ModelWeights.Layer l = w.layers().get(i);
+                NDArray qkv = linear(rmsNorm(x, l.inputNorm(), eps), l.qkv());
+                if (l.qkvBias() != null) {
+                    qkv = qkv.add(l.qkvBias());
+                }
+                qkv = qkv.reshape(t, heads + 2L * kvHeads, headDim);
+                NDArray qk = qkv.get(new NDIndex(":, :{}", heads + kvHeads));
+                if (l.qNorm() != null) {
+                    NDArray normWeight = NDArrays.concat(new NDList(
+                            l.qNorm().reshape(1, headDim).repeat(0, heads), l.kNorm().reshape(1, headDim).repeat(0, kvHeads)));
+                    qk = rmsNorm(qk, normWeight, eps);
+                }
+                qk = rope.apply(qk, tables);
+                NDArray attn = ctx.attend(i,
+                        qk.get(new NDIndex(":, :{}", heads)),
+                        qk.get(new NDIndex(":, {}:", heads)),
+                        qkv.get(new NDIndex(":, {}:", heads + kvHeads)));
+                x = x.add(linear(attn, l.o()));
+                NDArray gateUp = linear(rmsNorm(x, l.postNorm(), eps), l.gateUp());
+                NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
+                NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
+                x = x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
+            }
+            NDArray hidden = rmsNorm(x, w.norm(), eps);
+            hidden.attach(caller);
+            NDScope.unregister(hidden);
+            return hidden;
+        }
+    }
+
+    /** hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. */
+    public NDArray logits(NDArray hidden) {
+        try (NDScope scope = new NDScope()) {
+            NDArray logits = linear(hidden, weights.lmHead());
+            logits.attach(hidden.getManager());
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    /** x [.., in] times a Hugging Face [out, in] weight: a transposed view, no copy (as torch's F.linear). */
+    private static NDArray linear(NDArray x, NDArray weight) {
+        return x.matMul(weight.transpose());
+    }
+
+    private static NDArray rmsNorm(NDArray x, NDArray weight, float eps) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
+        return x.div(rms).mul(weight);
+    }
+
+    @Override
+    public void close() {
+        rope.close();
+    }
+}
