@@ -43,8 +43,9 @@ public final class RolloutServer implements AutoCloseable {
                                       ServerOptions options) throws IOException {
         ExecutorService responses = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 daemonThreads("rollout-responses"));
-        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, registry);
-        RolloutService service = new RolloutService(served, engine, weightSync, new AdmissionLimit(options.maxQueuedRequests()),
+        WeightSwapBarrier barrier = new WeightSwapBarrier();
+        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry);
+        RolloutService service = new RolloutService(served, engine, weightSync, barrier, new AdmissionLimit(options.maxQueuedRequests()),
                 options.maxN(), options.device(), options.scheduler(), responses);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.port()))
                 .maxInboundMessageSize(options.maxInboundMessageBytes())

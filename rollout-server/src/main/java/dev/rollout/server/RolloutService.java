@@ -28,7 +28,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -46,6 +45,7 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     private final Engine engine;
     private final WeightSync weightSync;
     private final AdmissionLimit admission;
+    private final WeightSwapBarrier barrier;
     private final RequestValidator validator;
     private final PromptEncoder encoder;
     private final Executor responseExecutor;
@@ -53,13 +53,14 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     private final String scheduler;
     private final int maxN;
 
-    public RolloutService(ServedModel served, Engine engine, WeightSync weightSync, AdmissionLimit admission, int maxN,
-                          String device, String scheduler, Executor responseExecutor) {
+    public RolloutService(ServedModel served, Engine engine, WeightSync weightSync, WeightSwapBarrier barrier,
+                          AdmissionLimit admission, int maxN, String device, String scheduler, Executor responseExecutor) {
         ModelConfig config = served.model().config();
         this.served = served;
         this.engine = engine;
         this.weightSync = weightSync;
         this.admission = admission;
+        this.barrier = barrier;
         this.validator = new RequestValidator(config.vocabSize(), config.maxPositionEmbeddings(), maxN);
         this.encoder = new PromptEncoder(served.tokenizer(), served.chatTemplate());
         this.responseExecutor = responseExecutor;
@@ -71,91 +72,108 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     @Override
     public void generateBatch(GenerateBatchRequest request, StreamObserver<GenerateBatchResponse> observer) {
         ServerCallStreamObserver<GenerateBatchResponse> call = (ServerCallStreamObserver<GenerateBatchResponse>) observer;
-        start(request, call, null).ifPresent(handle -> handle.result().whenCompleteAsync((results, error) -> {
-            admission.release();
-            if (call.isCancelled()) {
-                return;
-            }
-            if (error != null) {
-                call.onError(engineFailure(error));
-                return;
-            }
+        start(request, call, null, results -> {
             GenerateBatchResponse.Builder response = GenerateBatchResponse.newBuilder();
             for (CompletionResult r : results) {
                 response.addCompletions(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
             }
             call.onNext(response.setUsage(usage(results)).build());
             call.onCompleted();
-        }, responseExecutor));
+        }, responseExecutor);
     }
 
     @Override
     public void generateStream(GenerateBatchRequest request, StreamObserver<Completion> observer) {
         ServerCallStreamObserver<Completion> call = (ServerCallStreamObserver<Completion>) observer;
-        // The engine reports completions on its own thread, in order; chaining keeps that order on the response executor.
-        Object lock = new Object();
-        @SuppressWarnings("unchecked")
-        CompletableFuture<Void>[] tail = new CompletableFuture[] {CompletableFuture.completedFuture(null)};
-        Consumer<Runnable> inOrder = task -> {
-            synchronized (lock) {
-                tail[0] = tail[0].thenRunAsync(task, responseExecutor);
-            }
-        };
-        Consumer<CompletionResult> onCompletion = r -> inOrder.accept(() -> {
+        // The engine reports completions on its own thread, in order; one serial executor per call keeps that order
+        // on the response threads, the end of the stream included.
+        Executor inOrder = new SerialExecutor(responseExecutor);
+        Consumer<CompletionResult> onCompletion = r -> inOrder.execute(() -> {
             if (!call.isCancelled()) {
                 call.onNext(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
             }
         });
-        start(request, call, onCompletion).ifPresent(handle -> handle.result().whenComplete((results, error) -> inOrder.accept(() -> {
-            admission.release();
-            if (call.isCancelled()) {
-                return;
-            }
-            if (error != null) {
-                call.onError(engineFailure(error));
-            } else {
-                call.onCompleted();
-            }
-        })));
+        start(request, call, onCompletion, results -> call.onCompleted(), inOrder);
     }
 
-    /** Validates, encodes and submits; on refusal closes the call and returns empty. A submitted request holds an admission place. */
-    private java.util.Optional<RequestHandle> start(GenerateBatchRequest request, ServerCallStreamObserver<?> call,
-                                                    Consumer<CompletionResult> onCompletion) {
+    /**
+     * Validates, encodes and submits the request (possibly after a weight swap in progress), then hands the results
+     * to {@code onResults} on {@code executor}. A refusal closes the call with its status. While submitted, the request
+     * holds an admission place and keeps weight swaps waiting; a client that cancels or whose deadline passes has its
+     * sequences aborted and their KV blocks freed at once.
+     */
+    private void start(GenerateBatchRequest request, ServerCallStreamObserver<?> call, Consumer<CompletionResult> onCompletion,
+                       Consumer<List<CompletionResult>> onResults, Executor executor) {
+        GenerationRequest generation;
         try {
-            check(validator.validate(request));
-            long serving = engine.weightVersion();
-            if (request.getMinWeightVersion() > serving) {
-                throw Status.FAILED_PRECONDITION.withDescription("the request needs weight version >= " + request.getMinWeightVersion()
-                        + " but the server serves version " + serving + ": sync the weights first or lower min_weight_version").asException();
-            }
-            int maxTokens = request.getSampling().getMaxTokens();
-            List<int[]> prompts = new ArrayList<>(request.getPromptsCount());
-            for (int i = 0; i < request.getPromptsCount(); i++) {
-                int[] tokens = encoder.encode(i, request.getPrompts(i));
-                check(validator.validateEncoded(i, tokens, maxTokens));
-                prompts.add(tokens);
-            }
-            SamplingParams params = ProtoMapping.toEngine(request.getSampling());
-            String id = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+            generation = prepare(request, onCompletion);
             admission.acquire();
-            RequestHandle handle;
-            try {
-                handle = engine.submit(new GenerationRequest(id, prompts, params, onCompletion));
-            } catch (IllegalArgumentException e) {
-                admission.release();
-                throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
-            } catch (RuntimeException e) {
-                admission.release();
-                log.warn("request {} could not be submitted", id, e);
-                throw Status.UNAVAILABLE.withDescription("the engine is not accepting requests: " + e.getMessage()).asException();
-            }
-            // A client that cancels or whose deadline passes frees its sequences and their KV blocks at once.
-            call.setOnCancelHandler(handle::cancel);
-            return java.util.Optional.of(handle);
         } catch (StatusException e) {
             call.onError(e);
-            return java.util.Optional.empty();
+            return;
+        }
+        CancellableSubmission submission = new CancellableSubmission();
+        call.setOnCancelHandler(submission::cancel);
+        barrier.enter(() -> {
+            RequestHandle handle;
+            try {
+                if (submission.cancelled()) {
+                    throw Status.CANCELLED.withDescription("the client cancelled before the request started").asException();
+                }
+                handle = submit(generation);
+            } catch (StatusException e) {
+                barrier.leave();
+                admission.release();
+                if (!call.isCancelled()) {
+                    call.onError(e);
+                }
+                return;
+            }
+            submission.attach(handle);
+            handle.result().whenComplete((results, error) -> {
+                barrier.leave();
+                admission.release();
+                executor.execute(() -> {
+                    if (call.isCancelled()) {
+                        return;
+                    }
+                    if (error != null) {
+                        call.onError(engineFailure(error));
+                    } else {
+                        onResults.accept(results);
+                    }
+                });
+            });
+        });
+    }
+
+    private GenerationRequest prepare(GenerateBatchRequest request, Consumer<CompletionResult> onCompletion) throws StatusException {
+        check(validator.validate(request));
+        long serving = engine.weightVersion();
+        if (request.getMinWeightVersion() > serving) {
+            throw Status.FAILED_PRECONDITION.withDescription("the request needs weight version >= " + request.getMinWeightVersion()
+                    + " but the server serves version " + serving + ": sync the weights first or lower min_weight_version").asException();
+        }
+        int maxTokens = request.getSampling().getMaxTokens();
+        List<int[]> prompts = new ArrayList<>(request.getPromptsCount());
+        for (int i = 0; i < request.getPromptsCount(); i++) {
+            int[] tokens = encoder.encode(i, request.getPrompts(i));
+            check(validator.validateEncoded(i, tokens, maxTokens));
+            prompts.add(tokens);
+        }
+        SamplingParams params = ProtoMapping.toEngine(request.getSampling());
+        String id = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        return new GenerationRequest(id, prompts, params, onCompletion);
+    }
+
+    private RequestHandle submit(GenerationRequest generation) throws StatusException {
+        try {
+            return engine.submit(generation);
+        } catch (IllegalArgumentException e) {
+            throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
+        } catch (RuntimeException e) {
+            log.warn("request {} could not be submitted", generation.requestId(), e);
+            throw Status.UNAVAILABLE.withDescription("the engine is not accepting requests: " + e.getMessage()).asException();
         }
     }
 

@@ -29,12 +29,14 @@ public final class WeightSync {
     private final NDManager manager;
     private final Map<String, long[]> expected = new LinkedHashMap<>();
     private final Semaphore inProgress = new Semaphore(1);
+    private final WeightSwapBarrier barrier;
     private final Timer syncTime;
     private final Counter syncBytes;
 
     /** @param manager where new weights are created: the device the model serves on */
-    public WeightSync(Engine engine, CausalLM model, NDManager manager, MeterRegistry registry) {
+    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry) {
         this.engine = engine;
+        this.barrier = barrier;
         this.model = model;
         this.manager = manager;
         this.syncTime = Timer.builder("rollout.weight.sync").description("successful weight syncs, from the stream's start to the swap")
@@ -60,7 +62,8 @@ public final class WeightSync {
 
     /**
      * Builds the new weights off the engine thread (for a partial sync: the current ones with the sent tensors
-     * replaced), then swaps them in between two engine steps. Must be called between {@link #begin()} and {@link #release()}.
+     * replaced), then, once no generation request is in flight ({@link WeightSwapBarrier}), swaps them in between two
+     * engine steps. Must be called between {@link #begin()} and {@link #release()}.
      */
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
         ModelConfig config = model.config();
@@ -77,7 +80,18 @@ public final class WeightSync {
         } catch (IllegalArgumentException e) {
             throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
         }
-        engine.swapWeights(weights, staged.version());
+        try {
+            barrier.swap(() -> {
+                engine.swapWeights(weights, staged.version());
+                return null;
+            });
+        } catch (Exception e) {
+            weights.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted; the old weights still serve: " + e).asException();
+        }
         long nanos = System.nanoTime() - startNanos;
         syncTime.record(nanos, TimeUnit.NANOSECONDS);
         syncBytes.increment(staged.bytesReceived());

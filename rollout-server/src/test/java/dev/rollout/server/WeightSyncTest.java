@@ -186,17 +186,25 @@ class WeightSyncTest {
             server.async().generateBatch(TestServer.greedy(40, TestServer.tokens(9, 8, 7)), observerOf(f));
             inFlight.add(f);
         }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (server.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance()).getKvCache().getFreeBlocks() == TestServer.NUM_BLOCKS
+                && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
         assertEquals(3, full(3, 2).send(server.async()).getVersion());
         for (int i = 0; i < 4; i++) {
             CompletableFuture<GenerateBatchResponse> f = new CompletableFuture<>();
             server.async().generateBatch(TestServer.greedy(40, TestServer.tokens(9, 8, 7)), observerOf(f));
             inFlight.add(f);
         }
+        java.util.Set<Long> versions = new java.util.TreeSet<>();
         for (CompletableFuture<GenerateBatchResponse> f : inFlight) {
             Completion c = f.get(60, TimeUnit.SECONDS).getCompletions(0);
+            versions.add(c.getWeightVersion());
             assertEquals(dev.rollout.proto.v1.FinishReason.FINISH_REASON_LENGTH, c.getFinishReason());
             assertEquals(expected.get(c.getWeightVersion()), c.getTokenIdsList(), "completion stamped version " + c.getWeightVersion());
         }
+        assertEquals(java.util.Set.of(2L, 3L), versions, "requests ran both before and after the sync");
     }
 
     static <T> StreamObserver<T> observerOf(CompletableFuture<T> result) {
