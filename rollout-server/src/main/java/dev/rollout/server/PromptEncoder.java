@@ -28,13 +28,24 @@ public final class PromptEncoder {
                     throw Status.INVALID_ARGUMENT.withDescription("prompts[" + index + "] is a conversation but this model has no chat "
                             + "template (no chat_template in its tokenizer_config.json): send text or token_ids").asException();
                 }
-                List<ChatTemplate.Message> messages = prompt.getConversation().getMessagesList().stream()
-                        .map((ChatMessage m) -> new ChatTemplate.Message(m.getRole(), m.getContent()))
+                List<dev.rollout.tokenizer.ChatMessage> messages = prompt.getConversation().getMessagesList().stream()
+                        .map((ChatMessage m) -> new dev.rollout.tokenizer.ChatMessage(m.getRole(), m.getContent()))
                         .toList();
-                yield requireTokenizer(index, "conversation").encode(chatTemplate.render(messages, true));
+                // The rendered template already holds whatever BOS the model wants (transformers' apply_chat_template).
+                yield requireTokenizer(index, "conversation").encode(render(index, messages), false);
             }
             default -> throw Status.INVALID_ARGUMENT.withDescription("prompts[" + index + "] is empty").asException();
         };
+    }
+
+    private String render(int index, List<dev.rollout.tokenizer.ChatMessage> messages) throws StatusException {
+        try {
+            return chatTemplate.render(messages, true);
+        } catch (RuntimeException e) {
+            // templates raise on conversations they do not accept (e.g. roles not alternating)
+            throw Status.INVALID_ARGUMENT.withDescription("prompts[" + index + "]: the model's chat template refused the conversation: "
+                    + e.getMessage()).asException();
+        }
     }
 
     /** The completion's text; empty when the model has no tokenizer (the token ids are always there). */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Conversation;
 import dev.rollout.proto.v1.FinishReason;
@@ -17,8 +16,7 @@ import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.ResetPrefixCacheRequest;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
 import dev.rollout.proto.v1.SamplingParams;
-import dev.rollout.tokenizer.ChatTemplate;
-import dev.rollout.tokenizer.Tokenizer;
+import dev.rollout.tokenizer.ChatMessage;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -82,7 +80,7 @@ class GenerationTest {
             c.getLogprobsList().forEach(lp -> assertTrue(lp <= 0 && Float.isFinite(lp), "log-prob " + lp));
             assertEquals(FinishReason.FINISH_REASON_LENGTH, c.getFinishReason());
             assertEquals(0, c.getWeightVersion());
-            assertEquals(new Tokenizer().decode(c.getTokenIdsList().stream().mapToInt(Integer::intValue).toArray(), true), c.getText());
+            assertEquals(server.tokenizer.decode(c.getTokenIdsList().stream().mapToInt(Integer::intValue).toArray(), true), c.getText());
         }
         assertEquals(5, response.getUsage().getPromptTokens());
         assertEquals(36, response.getUsage().getCompletionTokens());
@@ -103,18 +101,19 @@ class GenerationTest {
     void tokenizesTextPromptsWithTheModelsTokenizer() {
         Prompt text = Prompt.newBuilder().setText("hello world").build();
         Completion c = server.blocking().generateBatch(TestServer.greedy(2, text)).getCompletions(0);
-        assertArrayEquals(new Tokenizer().encode("hello world"), c.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray());
+        assertArrayEquals(server.tokenizer.encode("hello world"), c.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray());
     }
 
     @Test
     void appliesTheChatTemplateToConversations() {
         Prompt chat = Prompt.newBuilder().setConversation(Conversation.newBuilder()
-                .addMessages(ChatMessage.newBuilder().setRole("system").setContent("be brief"))
-                .addMessages(ChatMessage.newBuilder().setRole("user").setContent("2+2?"))).build();
+                .addMessages(dev.rollout.proto.v1.ChatMessage.newBuilder().setRole("system").setContent("be brief"))
+                .addMessages(dev.rollout.proto.v1.ChatMessage.newBuilder().setRole("user").setContent("2+2?"))).build();
         Completion c = server.blocking().generateBatch(TestServer.greedy(2, chat)).getCompletions(0);
-        String rendered = new ChatTemplate().render(List.of(new ChatTemplate.Message("system", "be brief"),
-                new ChatTemplate.Message("user", "2+2?")), true);
-        assertArrayEquals(new Tokenizer().encode(rendered), c.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray());
+        String rendered = server.tokenizer.chatTemplate().orElseThrow().render(List.of(new ChatMessage("system", "be brief"),
+                new ChatMessage("user", "2+2?")), true);
+        assertTrue(rendered.endsWith("<|im_start|>assistant\n"), rendered);
+        assertArrayEquals(server.tokenizer.encode(rendered, false), c.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray());
     }
 
     @Test
@@ -167,7 +166,7 @@ class GenerationTest {
                 .withDeadlineAfter(50, TimeUnit.MILLISECONDS);
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> impatient.generateBatch(GenerateBatchRequest.newBuilder()
                 .addPrompts(TestServer.tokens(5, 6, 7))
-                .setSampling(SamplingParams.newBuilder().setN(8).setMaxTokens(120).setIgnoreEos(true)).build()));
+                .setSampling(SamplingParams.newBuilder().setN(4).setMaxTokens(120).setIgnoreEos(true)).build()));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
         awaitAllBlocksFree();
     }
@@ -206,17 +205,17 @@ class GenerationTest {
     @Test
     void describesTheModelItsTensorsAndItsCache() {
         ModelInfo info = server.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance());
-        assertEquals("test-tiny", info.getModelId());
+        assertEquals("tiny-seed1", info.getModelId());
         assertEquals("LlamaForCausalLM", info.getArchitecture());
-        assertEquals(96, info.getVocabSize());
-        assertEquals(128, info.getMaxContextLength());
-        assertEquals(List.of(1), info.getEosTokenIdsList());
+        assertEquals(512, info.getVocabSize());
+        assertEquals(1024, info.getMaxContextLength());
+        assertEquals(server.config.eosTokenIds(), info.getEosTokenIdsList());
         assertEquals(TestServer.NUM_BLOCKS, info.getKvCache().getNumBlocks());
         assertEquals(16, info.getKvCache().getBlockSize());
         assertEquals(256, info.getMaxN());
         assertEquals(TestServer.randomWeights(server.config, 1).size(), info.getTensorsCount());
         assertEquals("model.embed_tokens.weight", info.getTensors(0).getName());
-        assertEquals(List.of(96L, 32L), info.getTensors(0).getShapeList());
+        assertEquals(List.of(512L, 128L), info.getTensors(0).getShapeList());
         assertEquals(dev.rollout.proto.v1.DType.DTYPE_FLOAT32, info.getTensors(0).getDtype());
     }
 

@@ -60,9 +60,9 @@ class InvalidRequestTest {
         cases.put("n above --max-n", with(ok().setN(257)));
         cases.put("max_tokens = 0", with(SamplingParams.newBuilder()));
         cases.put("max_tokens < 0", with(ok().setMaxTokens(-1)));
-        cases.put("token id = vocab size", with(TestServer.tokens(3, 96)));
+        cases.put("token id = vocab size", with(TestServer.tokens(3, 512)));
         cases.put("negative token id", with(TestServer.tokens(-1)));
-        cases.put("prompt + max_tokens beyond the context", with(ok().setMaxTokens(127)));
+        cases.put("prompt + max_tokens beyond the context", with(ok().setMaxTokens(1023)));
         cases.put("max_tokens alone beyond the context", with(ok().setMaxTokens(Integer.MAX_VALUE)));
         cases.put("NaN temperature", with(ok().setTemperature(Float.NaN)));
         cases.put("negative temperature", with(ok().setTemperature(-1f)));

@@ -1,17 +1,15 @@
 package dev.rollout.server;
 
-import ai.djl.ndarray.NDManager;
+import ai.djl.Device;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
-import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
-import dev.rollout.model.ModelWeights;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.proto.v1.TokenIds;
-import dev.rollout.tokenizer.ChatTemplate;
+import dev.rollout.tiny.RandomWeights;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.weights.HostTensor;
 import io.grpc.ManagedChannel;
@@ -22,30 +20,29 @@ import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
-/** A real Netty server on a loopback port chosen by the OS, serving a small random model, with a client channel. */
+/** A real Netty server on a loopback port chosen by the OS, serving the tiny preset on the CPU, with a client channel. */
 final class TestServer implements AutoCloseable {
     static final int NUM_BLOCKS = 64;
+    /** The seed of the served tiny model's weights: {@code randomWeights(config, SEED)} are the weights it starts with. */
+    static final long SEED = 1;
 
+    final ModelLoader.Loaded loaded;
     final ModelConfig config;
+    final Tokenizer tokenizer;
     final Engine engine;
     final RolloutServer server;
     final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     final MetricsServer metrics;
     final ManagedChannel channel;
-    private final NDManager manager = NDManager.newBaseManager();
 
     private TestServer(ServerOptions options) throws IOException {
-        config = ModelConfig.parse("""
-                {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 96, "hidden_size": 32,
-                 "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                 "max_position_embeddings": 128, "eos_token_id": 1, "bos_token_id": 0, "tie_word_embeddings": false}""");
-        CausalLM model = new CausalLM(config, ModelWeights.fromHost(config, randomWeights(config, 1), manager));
-        engine = new Engine(model, new EngineConfig(16, NUM_BLOCKS, 0.9, 2048, 256, EngineConfig.Scheduler.CONTINUOUS, "cpu"), registry);
-        ServedModel served = new ServedModel("test-tiny", model, new Tokenizer(), new ChatTemplate());
-        server = RolloutServer.start(served, engine, manager, registry, options);
+        loaded = ModelLoader.load("tiny", SEED, Device.cpu());
+        config = loaded.served().model().config();
+        tokenizer = loaded.served().tokenizer();
+        engine = new Engine(loaded.served().model(), EngineConfig.defaults().withNumBlocks(NUM_BLOCKS).withDevice(Device.cpu()), registry);
+        server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         metrics = new MetricsServer(registry, 0);
         channel = NettyChannelBuilder.forAddress("localhost", server.port()).usePlaintext()
                 .maxInboundMessageSize(ServerOptions.DEFAULT_MAX_INBOUND_MESSAGE_BYTES).build();
@@ -59,17 +56,11 @@ final class TestServer implements AutoCloseable {
         return new TestServer(options);
     }
 
-    /** Every tensor of the model, fp32, normally distributed with a seed: different seeds give different weights. */
+    /** Every tensor of the model, as the tiny preset draws them from a seed: different seeds give different weights. */
     static Map<String, HostTensor> randomWeights(ModelConfig config, long seed) {
-        Random random = new Random(seed);
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(config)) {
-            float[] v = new float[(int) HostTensor.numElements(t.shape())];
-            boolean norm = t.shape().length == 1;
-            for (int i = 0; i < v.length; i++) {
-                v[i] = norm ? 1f + 0.1f * (float) random.nextGaussian() : 0.5f * (float) random.nextGaussian();
-            }
-            out.put(t.name(), HostTensor.ofFloats(t.name(), t.shape(), v));
+        for (HostTensor t : RandomWeights.generate(config, seed)) {
+            out.put(t.name(), t);
         }
         return out;
     }
@@ -109,6 +100,6 @@ final class TestServer implements AutoCloseable {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         metrics.close();
         server.close();
-        manager.close();
+        loaded.close();
     }
 }
