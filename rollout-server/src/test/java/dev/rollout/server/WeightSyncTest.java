@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 
 /** SyncWeights over a real server: a good sync changes what is generated; a bad one changes nothing at all. */
 class WeightSyncTest {
-    private static final int CHUNK = 1000; // small, so tensors span several chunks and chunk boundaries fall mid-float
+    private static final int CHUNK = 4099; // small and odd: tensors span several chunks, boundaries fall mid-float
     private TestServer server;
 
     @BeforeEach
@@ -113,6 +113,20 @@ class WeightSyncTest {
         WeightStream stream = full(1, 2).edit(1, m -> SyncWeightsChunk.newBuilder()
                 .setTensor(m.getTensor().toBuilder().clearShape().addShape(1).addShape(m.getTensor().getShape(0) * m.getTensor().getShape(1))).build());
         assertRefusedAndUnchanged(stream, "does not match the model's");
+    }
+
+    @Test
+    void anUnknownTensorNameChangesNothing() throws Exception {
+        WeightStream stream = full(1, 2).edit(1, m -> SyncWeightsChunk.newBuilder()
+                .setTensor(m.getTensor().toBuilder().setName("model.embed_tokens.weights")).build());
+        assertRefusedAndUnchanged(stream, "unknown tensor name 'model.embed_tokens.weights'");
+    }
+
+    @Test
+    void anUnspecifiedDtypeChangesNothing() throws Exception {
+        WeightStream stream = full(1, 2).edit(1, m -> SyncWeightsChunk.newBuilder()
+                .setTensor(m.getTensor().toBuilder().setDtype(dev.rollout.proto.v1.DType.DTYPE_UNSPECIFIED)).build());
+        assertRefusedAndUnchanged(stream, "dtype DTYPE_UNSPECIFIED");
     }
 
     @Test
