@@ -59,6 +59,28 @@ class MetricsTest {
     }
 
     @Test
+    void engineCountersAndGaugesMove() throws Exception {
+        int[] prompt = new int[40];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = 10 + i;
+        }
+        server.blocking().generateBatch(TestServer.greedy(3, TestServer.tokens(prompt)));
+        server.blocking().generateBatch(TestServer.greedy(3, TestServer.tokens(prompt)));
+        String scrape = server.scrape();
+        assertEquals(80, value(scrape, "rollout_prompt_tokens_total"), scrape);
+        assertEquals(6, value(scrape, "rollout_generated_tokens_total"));
+        // the second request finds the first's two full 16-token blocks of the prompt in the prefix cache
+        assertEquals(32, value(scrape, "rollout_prefix_cache_hit_tokens_total"));
+        // Prometheus reserves _total for counters, so the gauge rollout.kv.cache.blocks.total is exposed without it
+        assertEquals(TestServer.NUM_BLOCKS, value(scrape, "rollout_kv_cache_blocks"));
+        assertEquals(0, value(scrape, "rollout_kv_cache_blocks_used"));
+        assertEquals(0, value(scrape, "rollout_running_sequences"));
+        assertEquals(0, value(scrape, "rollout_waiting_sequences"));
+        assertTrue(value(scrape, "rollout_step_seconds_count") >= 6);
+        assertEquals(2, value(scrape, "rollout_time_to_first_token_seconds_count"));
+    }
+
+    @Test
     void exposesJvmMetrics() throws Exception {
         assertTrue(server.scrape().contains("jvm_memory_used_bytes"));
     }
