@@ -139,8 +139,12 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
                     }
                     if (error != null) {
                         call.onError(engineFailure(error));
-                    } else {
+                        return;
+                    }
+                    try {
                         onResults.accept(results);
+                    } catch (RuntimeException e) {
+                        call.onError(engineFailure(e));
                     }
                 });
             });
@@ -300,7 +304,7 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     private static StatusException engineFailure(Throwable error) {
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
         log.error("generation failed", cause);
-        return Status.INTERNAL.withDescription("generation failed in the engine: " + cause).withCause(cause).asException();
+        return Status.INTERNAL.withDescription("generation failed: " + cause).withCause(cause).asException();
     }
 
     private static void check(Status status) throws StatusException {
