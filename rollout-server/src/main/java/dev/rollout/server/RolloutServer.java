@@ -2,7 +2,9 @@ package dev.rollout.server;
 
 import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;
+import dev.rollout.proto.v1.RolloutServiceGrpc;
 import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -52,6 +54,7 @@ public final class RolloutServer implements AutoCloseable {
                 .addService(service)
                 .addService(ProtoReflectionServiceV1.newInstance());
         HealthStatusManager health = new HealthStatusManager();
+        health.setStatus(RolloutServiceGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
         builder.addService(health.getHealthService());
         // Interceptors added last run first: metrics sees every call, including those auth refuses.
         if (options.authToken() != null) {

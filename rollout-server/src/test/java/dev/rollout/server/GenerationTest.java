@@ -228,7 +228,9 @@ class GenerationTest {
 
     @Test
     void answersTheStandardHealthCheck() {
-        HealthCheckResponse health = HealthGrpc.newBlockingStub(server.channel).check(HealthCheckRequest.getDefaultInstance());
-        assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+        HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(server.channel);
+        assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.check(HealthCheckRequest.getDefaultInstance()).getStatus());
+        assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.check(HealthCheckRequest.newBuilder()
+                .setService(RolloutServiceGrpc.SERVICE_NAME).build()).getStatus());
     }
 }
