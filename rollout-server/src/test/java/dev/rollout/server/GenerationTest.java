@@ -98,6 +98,26 @@ class GenerationTest {
     }
 
     @Test
+    void streamsACompletionAsSoonAsItFinishesWhileOthersStillRun() {
+        Prompt shortOne = TestServer.tokens(5, 6);
+        Prompt longOne = TestServer.tokens(30, 31, 32);
+        int stop = server.blocking().generateBatch(TestServer.greedy(1, shortOne)).getCompletions(0).getTokenIds(0);
+        List<Integer> longTokens = server.blocking().generateBatch(TestServer.greedy(150, longOne)).getCompletions(0).getTokenIdsList();
+        assertTrue(!longTokens.contains(stop), "the long prompt's greedy continuation must not contain the stop token " + stop);
+        Iterator<Completion> stream = server.blocking().generateStream(GenerateBatchRequest.newBuilder()
+                .addPrompts(longOne).addPrompts(shortOne)
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(150).setTemperature(0f).setIgnoreEos(true).addStopTokenIds(stop)).build());
+        Completion first = stream.next();
+        assertEquals(1, first.getPromptIndex());
+        assertEquals(List.of(stop), first.getTokenIdsList());
+        assertEquals(FinishReason.FINISH_REASON_STOP, first.getFinishReason());
+        assertTrue(freeBlocks() < TestServer.NUM_BLOCKS, "the long completion is still generating when the short one arrives");
+        Completion second = stream.next();
+        assertEquals(longTokens, second.getTokenIdsList());
+        assertTrue(!stream.hasNext());
+    }
+
+    @Test
     void tokenizesTextPromptsWithTheModelsTokenizer() {
         Prompt text = Prompt.newBuilder().setText("hello world").build();
         Completion c = server.blocking().generateBatch(TestServer.greedy(2, text)).getCompletions(0);
