@@ -251,8 +251,10 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             int offset = row++ * vocab;
+            // Fork before sampling: the parent may finish on this very token and release its blocks.
+            List<Sequence> children = scheduler.forkPending(seq);
             sampleInto(seq, logits, offset, vocab);
-            for (Sequence child : scheduler.forkPending(seq)) {
+            for (Sequence child : children) {
                 sampleInto(child, logits, offset, vocab);
             }
         }
