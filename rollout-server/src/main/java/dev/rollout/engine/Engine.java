@@ -208,6 +208,7 @@ public final class Engine implements AutoCloseable {
             cache.close();
             manager.close();
             sampler.close();
+            metrics.close();
         }
     }
 

@@ -91,6 +91,7 @@ class EngineTest {
             assertEquals(0, registry.get("rollout.prefix.cache.hit.tokens").counter().count());
             assertEquals(0, registry.get("rollout.waiting.sequences").gauge().value());
         }
+        assertTrue(registry.getMeters().isEmpty(), "a closed engine leaves the registry to the next one");
     }
 
     @Test
