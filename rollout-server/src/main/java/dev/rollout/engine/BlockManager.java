@@ -209,6 +209,9 @@ final class BlockManager {
         if (child.numBlocks() != 0) {
             throw new IllegalStateException(child + " already holds blocks");
         }
+        if (parent.numBlocks() == 0) {
+            throw new IllegalStateException("cannot fork from " + parent + ": it holds no blocks");
+        }
         for (int i = 0; i < parent.numBlocks(); i++) {
             refCount[parent.block(i)]++;
         }

@@ -38,7 +38,7 @@ public final class Engine implements AutoCloseable {
     private final BlockManager blocks;
     private final BatchScheduler scheduler;
     private final ModelRunner runner;
-    private final Sampler sampler = new Sampler();
+    private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
     private final StopConditions stops;
     private final EngineMetrics metrics;
     private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
@@ -106,7 +106,7 @@ public final class Engine implements AutoCloseable {
         }
         long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
         List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
-        RequestState state = new RequestState(request, baseSeed, sequences, this::cancel);
+        RequestState state = new RequestState(request, sequences, this::cancel);
         for (int i = 0; i < prompts.size(); i++) {
             for (int s = 0; s < p.n(); s++) {
                 sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
@@ -207,6 +207,8 @@ public final class Engine implements AutoCloseable {
             publish();
             cache.close();
             manager.close();
+            sampler.close();
+            metrics.close();
         }
     }
 
@@ -241,6 +243,7 @@ public final class Engine implements AutoCloseable {
         }
         float[] logits = runner.execute(batch);
         int vocab = runner.vocabSize();
+        List<BatchSampler.Draw> draws = new ArrayList<>(batch.chunks().size());
         int row = 0;
         for (ScheduledBatch.Chunk c : batch.chunks()) {
             Sequence seq = c.sequence();
@@ -251,10 +254,16 @@ public final class Engine implements AutoCloseable {
                 continue;
             }
             int offset = row++ * vocab;
-            sampleInto(seq, logits, offset, vocab);
+            draws.add(new BatchSampler.Draw(seq, offset));
+            // The samples that waited on this prefill draw from the same row. Forked now, before anything finishes:
+            // the parent may end on this very token and release the shared blocks.
             for (Sequence child : scheduler.forkPending(seq)) {
-                sampleInto(child, logits, offset, vocab);
+                draws.add(new BatchSampler.Draw(child, offset));
             }
+        }
+        Sampler.Sample[] sampled = sampler.sample(draws, logits, vocab);
+        for (int i = 0; i < sampled.length; i++) {
+            append(draws.get(i).sequence(), sampled[i]);
         }
         steps++;
         long preemptions = scheduler.numPreemptions();
@@ -264,8 +273,7 @@ public final class Engine implements AutoCloseable {
         metrics.recordStep(System.nanoTime() - start);
     }
 
-    private void sampleInto(Sequence seq, float[] logits, int offset, int vocab) {
-        Sampler.Sample s = sampler.sample(logits, offset, vocab, seq.params, seq.rng());
+    private void append(Sequence seq, Sampler.Sample s) {
         seq.appendToken(s.tokenId(), s.logprob());
         generatedTokens++;
         metrics.generatedTokens.increment();

@@ -7,16 +7,14 @@ import java.util.function.Consumer;
 /** A submitted request as the engine tracks it: its sequences and the completions gathered so far. */
 final class RequestState implements RequestHandle {
     final GenerationRequest request;
-    final long baseSeed;
     final List<Sequence> sequences;
     private final CompletionResult[] results;
     private int remaining;
     private final CompletableFuture<List<CompletionResult>> future = new CompletableFuture<>();
     private final Consumer<RequestState> canceller;
 
-    RequestState(GenerationRequest request, long baseSeed, List<Sequence> sequences, Consumer<RequestState> canceller) {
+    RequestState(GenerationRequest request, List<Sequence> sequences, Consumer<RequestState> canceller) {
         this.request = request;
-        this.baseSeed = baseSeed;
         this.sequences = sequences;
         int count = request.prompts().size() * request.params().n();
         this.results = new CompletionResult[count];

@@ -19,12 +19,16 @@ import java.util.SplittableRandom;
  */
 final class Sampler {
 
+    private static final int BUCKETS = 64;
+    private static final double INV_LN2 = 1 / Math.log(2);
+
     /** A sampled token and its log-prob. */
     record Sample(int tokenId, float logprob) {}
 
     private double[] scaled = new double[0];
     private double[] select = new double[0];
     private long[] order = new long[0];
+    private final double[] bucketMass = new double[BUCKETS];
 
     Sample sample(float[] logits, int offset, int vocab, SamplingParams params, SplittableRandom rng) {
         if (params.isGreedy()) {
@@ -107,19 +111,41 @@ final class Sampler {
     /**
      * Keeps the smallest set of most probable tokens whose probability (over the tokens still kept) reaches {@code p}:
      * a token is kept when the tokens ranked above it hold less than {@code p}. The most probable token is always kept.
+     *
+     * <p>Only the candidates are sorted: tokens are first bucketed by {@code floor(log2(p_max / p_i))}; every token of
+     * a lower bucket outranks every token of a higher one, so the buckets after the one where the mass reaches
+     * {@code p} are dropped unsorted. A peaked distribution then sorts a handful of tokens instead of the vocabulary.
      */
     private void applyTopP(double[] x, int vocab, float p) {
         if (order.length < vocab) {
             order = new long[vocab];
         }
-        int n = 0;
         double m = max(x, vocab);
         double z = 0;
+        Arrays.fill(bucketMass, 0);
         for (int i = 0; i < vocab; i++) {
             if (x[i] != Double.NEGATIVE_INFINITY) {
+                double e = Math.exp(x[i] - m);
+                z += e;
+                bucketMass[bucket(x[i] - m)] += e;
+            }
+        }
+        // A hair above p * z, so that summing in another order below cannot need a token of a dropped bucket.
+        double target = p * z * (1 + 1e-9);
+        int lastBucket = 0;
+        for (double mass = bucketMass[0]; mass < target && lastBucket < BUCKETS - 1; ) {
+            mass += bucketMass[++lastBucket];
+        }
+        int n = 0;
+        for (int i = 0; i < vocab; i++) {
+            if (x[i] == Double.NEGATIVE_INFINITY) {
+                continue;
+            }
+            if (bucket(x[i] - m) > lastBucket) {
+                x[i] = Double.NEGATIVE_INFINITY;
+            } else {
                 // Sort key: the scaled logit as a float, order-preserving bits, descending; ties broken by lower id.
                 order[n++] = ((long) ~sortableBits((float) x[i]) << 32) | i;
-                z += Math.exp(x[i] - m);
             }
         }
         Arrays.sort(order, 0, n);
@@ -132,6 +158,11 @@ final class Sampler {
         for (int j = keep; j < n; j++) {
             x[(int) order[j]] = Double.NEGATIVE_INFINITY;
         }
+    }
+
+    /** {@code floor(log2(p_max / p_i))} from {@code d = x_i - x_max <= 0}, capped. */
+    private static int bucket(double d) {
+        return (int) Math.min(BUCKETS - 1, -d * INV_LN2);
     }
 
     /** Maps a float to an int whose signed order is the float's order. */

@@ -41,7 +41,6 @@ final class Sequence {
     int numCachedTokens = -1;
     Status status = Status.WAITING;
     FinishReason finishReason;
-    long firstTokenNanos;
     /** Samples of the same prompt waiting for this one's prefill, to be forked from it (continuous scheduler). */
     final List<Sequence> pendingForks = new ArrayList<>(0);
     /** The sequence this one waits to be forked from, while it waits. */

@@ -1,8 +1,11 @@
 package dev.rollout.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.ModelWeights;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -88,6 +91,7 @@ class EngineTest {
             assertEquals(0, registry.get("rollout.prefix.cache.hit.tokens").counter().count());
             assertEquals(0, registry.get("rollout.waiting.sequences").gauge().value());
         }
+        assertTrue(registry.getMeters().isEmpty(), "a closed engine leaves the registry to the next one");
     }
 
     @Test
@@ -106,5 +110,29 @@ class EngineTest {
         long small = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(256));
         long large = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(2048));
         assertTrue(small > 0 && large > 4 * small);
+    }
+
+    @Test
+    void swappedWeightsServeTheNextRequestsAndTheOldOnesAreClosed() {
+        ModelWeights before = TestEngines.weights(13);
+        ModelWeights after = TestEngines.weights(14);
+        List<CompletionResult> expected;
+        try (CausalLM reference = new CausalLM(TestEngines.CONFIG, TestEngines.weights(14));
+             Engine engine = new Engine(reference, TestEngines.config(128), null)) {
+            expected = TestEngines.generate(engine, PROMPTS, SamplingParams.greedy(8));
+        }
+        try (CausalLM model = new CausalLM(TestEngines.CONFIG, before);
+             Engine engine = new Engine(model, TestEngines.config(128), null)) {
+            RequestHandle inFlight = engine.submit(new GenerationRequest("long", PROMPTS,
+                    SamplingParams.greedy(100).withIgnoreEos(true)));
+            engine.swapWeights(after, 3);
+            assertTrue(before.embed().isReleased());
+            TestEngines.await(inFlight).forEach(c -> assertEquals(3, c.weightVersion()));
+            List<CompletionResult> got = TestEngines.generate(engine, PROMPTS, SamplingParams.greedy(8));
+            for (int i = 0; i < got.size(); i++) {
+                assertArrayEquals(expected.get(i).tokenIds(), got.get(i).tokenIds());
+                assertEquals(3, got.get(i).weightVersion());
+            }
+        }
     }
 }

@@ -33,6 +33,23 @@ class PrefixCacheTest {
     }
 
     @Test
+    void whenTheFirstSampleEndsOnItsFirstTokenTheOthersStillShareItsPrefill() {
+        SamplingParams params = SamplingParams.defaults(6).withN(4).withSeed(5L).withIgnoreEos(true);
+        int stop;
+        try (Engine engine = TestEngines.engine(TestEngines.config(128))) {
+            List<CompletionResult> free = TestEngines.generate(engine, List.of(PROMPT), params);
+            stop = free.get(0).tokenIds()[0];
+            assertTrue(free.stream().anyMatch(r -> r.tokenIds()[0] != stop), "some sample must go on");
+        }
+        try (Engine engine = TestEngines.engine(TestEngines.config(128))) {
+            List<CompletionResult> results = TestEngines.generate(engine, List.of(PROMPT), params.withStopTokenIds(stop));
+            assertEquals(1, results.get(0).tokenIds().length);
+            assertEquals(PROMPT.length, engine.stats().computedPromptTokens());
+            assertEquals(128, engine.cacheInfo().freeBlocks());
+        }
+    }
+
+    @Test
     void forkedSamplesEqualSamplesPrefilledSeparately() {
         SamplingParams params = SamplingParams.defaults(8).withN(4).withSeed(2L).withIgnoreEos(true);
         try (Engine shared = TestEngines.engine(TestEngines.config(128));

@@ -110,4 +110,48 @@ class SamplerTest {
             assertEquals(sampler.sample(LOGITS, 0, 4, p, a).tokenId(), sampler.sample(LOGITS, 0, 4, p, b).tokenId());
         }
     }
+
+    @Test
+    void topPOverALargePeakedVocabularyKeepsExactlyTheNucleus() {
+        int vocab = 5000;
+        SplittableRandom rng = new SplittableRandom(17);
+        float[] logits = new float[vocab];
+        for (int i = 0; i < vocab; i++) {
+            logits[i] = (float) (5 * rng.nextGaussian());
+        }
+        float topP = 0.8f;
+        // Reference: the full sort, in double, of softmax(logits / 0.8).
+        double[] lp = new double[vocab];
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            lp[i] = logits[i] / 0.8;
+            m = Math.max(m, lp[i]);
+        }
+        double z = 0;
+        for (double v : lp) {
+            z += Math.exp(v - m);
+        }
+        Integer[] order = new Integer[vocab];
+        for (int i = 0; i < vocab; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(lp[b], lp[a]));
+        boolean[] kept = new boolean[vocab];
+        double mass = 0;
+        double keptMass = 0;
+        for (int i : order) {
+            if (mass < topP) {
+                kept[i] = true;
+                keptMass += Math.exp(lp[i] - m) / z;
+            }
+            mass += Math.exp(lp[i] - m) / z;
+        }
+        SamplingParams p = SamplingParams.defaults(1).withTemperature(0.8f).withTopP(topP);
+        SplittableRandom draws = new SplittableRandom(4);
+        for (int d = 0; d < 500; d++) {
+            Sampler.Sample s = sampler.sample(logits, 0, vocab, p, draws);
+            assertTrue(kept[s.tokenId()], "token " + s.tokenId() + " is outside the nucleus");
+            assertEquals(lp[s.tokenId()] - m - Math.log(z) - Math.log(keptMass), s.logprob(), 1e-5);
+        }
+    }
 }

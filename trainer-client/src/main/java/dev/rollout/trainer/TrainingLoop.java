@@ -30,6 +30,7 @@ import dev.rollout.trainer.loss.SamplingCorrection;
 import dev.rollout.trainer.loss.TokenLogProbs;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.trainer.optim.GradClip;
+import dev.rollout.trainer.optim.Gradients;
 import dev.rollout.trainer.optim.LearningRateSchedule;
 import dev.rollout.trainer.reward.RewardScores;
 import dev.rollout.trainer.reward.RewardSet;
@@ -70,7 +71,7 @@ public final class TrainingLoop {
         this.state = state;
         this.manager = manager;
         this.schedule = new LearningRateSchedule(config.learningRate(), config.lrSchedulerType(), config.warmupSteps(),
-                Math.max(1, config.maxSteps()));
+                totalSteps());
         int completions = config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps();
         if (completions % config.numGenerations() != 0) {
             throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps (" + completions
@@ -83,6 +84,15 @@ public final class TrainingLoop {
 
     public TrainingState state() {
         return state;
+    }
+
+    /** {@code max_steps}, or when it is -1 the steps that {@code num_train_epochs} passes over the prompts take. */
+    int totalSteps() {
+        if (config.maxSteps() > 0) {
+            return config.maxSteps();
+        }
+        double generations = Math.ceil(config.numTrainEpochs() * dataset.size() / promptsPerStep());
+        return Math.max(1, (int) generations * config.numIterations());
     }
 
     /** Prompts per generation: the completions of one optimizer step divided among the groups. */
@@ -189,7 +199,7 @@ public final class TrainingLoop {
                 double gradNorm = GradClip.clipGlobalNorm(policy.model().weights().parameters(), config.maxGradNorm());
                 double lr = schedule.at(state.step());
                 optimizer.step(lr);
-                zeroGradients();
+                Gradients.zero(policy.model().weights().parameters());
                 means.add(Map.of("grad_norm", gradNorm, "learning_rate", lr));
                 state.advance();
                 long t = System.nanoTime();
@@ -237,16 +247,6 @@ public final class TrainingLoop {
         }
         return PolicyLoss.compute(new PolicyLoss.Batch(lp.logProbs(), old, ref, adv, mb.mask, samplingRatio, lp.entropy()),
                 PolicyLoss.Settings.from(config), activeTokens, config.gradientAccumulationSteps());
-    }
-
-    private void zeroGradients() {
-        for (NDArray p : policy.model().weights().parameters()) {
-            if (p.hasGradient()) {
-                NDArray grad = p.getGradient();
-                grad.subi(grad);
-                grad.close();
-            }
-        }
     }
 
     /** The generation batch cut into micro-batches, with their masks and the server's log-probs, on the loop's manager. */
