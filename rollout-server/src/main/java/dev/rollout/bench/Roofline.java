@@ -40,6 +40,10 @@ final class Roofline {
             int modelSteps, Consumer<String> log) {
         List<RooflinePoint> points = new ArrayList<>();
         NDManager parent = model.weights().embed().getManager();
+        // An untimed pass first: measured in a fresh process, batch 1 took 23-30 ms per step, but 100-320 ms when
+        // it was the first thing measured after the ceilings' large buffers (allocator and page-fault warm-up).
+        engineDecodeStep(model, batches.get(0), context);
+        FreshThread.call("roofline warm-up", () -> modelStep(model, batches.get(0), context, 3, parent));
         for (int batch : batches) {
             double engineStep = engineDecodeStep(model, batch, context);
             ModelStep m = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
