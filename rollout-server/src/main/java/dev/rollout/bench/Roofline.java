@@ -40,10 +40,12 @@ final class Roofline {
             int modelSteps, Consumer<String> log) {
         List<RooflinePoint> points = new ArrayList<>();
         NDManager parent = model.weights().embed().getManager();
-        // An untimed pass first: measured in a fresh process, batch 1 took 23-30 ms per step, but 100-320 ms when
-        // it was the first thing measured after the ceilings' large buffers (allocator and page-fault warm-up).
-        engineDecodeStep(model, batches.get(0), context);
-        FreshThread.call("roofline warm-up", () -> modelStep(model, batches.get(0), context, 3, parent));
+        // An untimed pass at the largest batch first. The first seconds of tensor work in a process run several times
+        // slower (measured: a 30m decode step at batch 8 took 640 ms before an engine had run in the process, 43 ms
+        // after; allocator and page-fault warm-up), and a short pass at batch 1 was not enough.
+        int largest = batches.stream().mapToInt(Integer::intValue).max().orElseThrow();
+        engineDecodeStep(model, largest, context);
+        FreshThread.call("roofline warm-up", () -> modelStep(model, largest, context, 5, parent));
         for (int batch : batches) {
             double engineStep = engineDecodeStep(model, batch, context);
             ModelStep m = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
@@ -133,7 +135,8 @@ final class Roofline {
     private static EngineStats waitForGenerated(Engine engine, long tokens) {
         EngineStats s = engine.stats();
         while (s.generatedTokens() < tokens) {
-            LockSupport.parkNanos(100_000);
+            // Coarse polling: a tight loop would take CPU from the engine it measures (2 cores here).
+            LockSupport.parkNanos(2_000_000);
             s = engine.stats();
         }
         return s;
