@@ -43,11 +43,16 @@ public class DecodeForwardBenchmark {
         // Loaded on another thread than the one JMH measures on, as the engine's steps run apart from the loading.
         loaded = FreshThread.call("load", () -> BenchModel.load(model, 0));
         JniUtils.setGradMode(false);
+        // A short engine run first: until one has run in the process, decode steps measured 5-15x slower (see
+        // Roofline's warm-up); JMH's warm-up iterations alone did not clear it.
+        Roofline.engineDecodeStep(loaded.model(), batch, context);
         harness = new DecodeHarness(loaded.model(), batch, context, 16, loaded.model().weights().embed().getManager());
     }
 
     @Benchmark
     public float decodeStep() {
+        // Grad mode is per thread, and JMH may measure on another thread than the one that ran the setup.
+        JniUtils.setGradMode(false);
         return harness.step();
     }
 

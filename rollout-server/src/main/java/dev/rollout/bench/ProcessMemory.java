@@ -35,10 +35,6 @@ final class ProcessMemory {
         return statusKilobytes("VmHWM:") * 1024;
     }
 
-    static long rssBytes() {
-        return statusKilobytes("VmRSS:") * 1024;
-    }
-
     private static long statusKilobytes(String key) {
         try {
             for (String line : Files.readAllLines(STATUS)) {

@@ -109,7 +109,7 @@ final class Roofline {
      * Mean engine step over the window where every sequence is decoding: {@code batch} distinct prompts of
      * {@code context - WINDOW_END/2 ...} tokens so that the window's mean context is {@code context}.
      */
-    private static double engineDecodeStep(CausalLM model, int batch, int context) {
+    static double engineDecodeStep(CausalLM model, int batch, int context) {
         int promptLength = Math.max(1, context - (WINDOW_START + WINDOW_END) / 2);
         SplittableRandom rng = new SplittableRandom(batch);
         List<int[]> prompts = new ArrayList<>(batch);
