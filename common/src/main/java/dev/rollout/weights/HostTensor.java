@@ -32,6 +32,51 @@ public final class HostTensor {
         return new HostTensor(name, DType.F32, shape, buf);
     }
 
+    /** The values stored as {@code dtype}: fp16 and bf16 rounded to nearest even, as PyTorch's {@code .to()} does. */
+    public static HostTensor ofFloats(String name, long[] shape, float[] values, DType dtype) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * dtype.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            putElement(buf, dtype, v);
+        }
+        return new HostTensor(name, dtype, shape, buf.flip());
+    }
+
+    /**
+     * The tensor in another dtype (for saving or syncing weights compactly). Widening to fp32 is exact; narrowing
+     * rounds to nearest even. Converts element by element, without an intermediate float array.
+     */
+    public static HostTensor convert(HostTensor source, DType target) {
+        if (source.dtype == target) {
+            return source;
+        }
+        long n = source.numElements();
+        if (n * target.bytes() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + source.name + "' is too large to convert in one buffer");
+        }
+        ByteBuffer in = source.data();
+        ByteBuffer out = ByteBuffer.allocate((int) n * target.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            putElement(out, target, element(in, source.dtype, i));
+        }
+        return new HostTensor(source.name, target, source.shape, out.flip());
+    }
+
+    private static float element(ByteBuffer b, DType dtype, int i) {
+        return switch (dtype) {
+            case F32 -> b.getFloat(4 * i);
+            case BF16 -> Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
+            case F16 -> Half.toFloat(b.getShort(2 * i));
+        };
+    }
+
+    private static void putElement(ByteBuffer b, DType dtype, float v) {
+        switch (dtype) {
+            case F32 -> b.putFloat(v);
+            case BF16 -> b.putShort(Half.bf16FromFloat(v));
+            case F16 -> b.putShort(Half.fromFloat(v));
+        }
+    }
+
     public String name() {
         return name;
     }

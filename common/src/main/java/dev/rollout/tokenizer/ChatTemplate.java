@@ -1,0 +1,130 @@
+package dev.rollout.tokenizer;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * A Hugging Face chat template ({@code chat_template} in {@code tokenizer_config.json}) rendered with jinjava the way
+ * transformers renders it with Jinja2: {@code trim_blocks} and {@code lstrip_blocks} on, one trailing newline of the
+ * template dropped ({@code keep_trailing_newline=False}), variables {@code messages}, {@code add_generation_prompt} and
+ * the special tokens ({@code bos_token}, {@code eos_token}, ...), and a {@code raise_exception(message)} function.
+ *
+ * <p>Known gaps against Jinja2: Python string methods other than {@code strip} (e.g. {@code startswith}, {@code split})
+ * and slicing ({@code messages[::-1]}) are not available, and {@code tojson} writes compact JSON; templates that use
+ * them fail with an error naming the expression.
+ */
+public final class ChatTemplate {
+    /** Matches {@code {{-} with the whitespace before it, and {@code -}}} with the whitespace after it. */
+    private static final Pattern EXPRESSION_LEFT_TRIM = Pattern.compile("\\s*\\{\\{-");
+    private static final Pattern EXPRESSION_RIGHT_TRIM = Pattern.compile("-\\}\\}\\s*");
+
+    private final String source;
+    private final String jinjaSource;
+    private final Map<String, String> specialTokens;
+    private final Jinjava jinjava;
+
+    /**
+     * @param source the template text
+     * @param specialTokens template variables such as {@code bos_token}, {@code eos_token}; tokens the tokenizer lacks
+     *     are simply absent (undefined in the template, as in transformers)
+     */
+    public ChatTemplate(String source, Map<String, String> specialTokens) {
+        this.source = source;
+        this.jinjaSource = applyExpressionWhitespaceControl(stripOneTrailingNewline(source));
+        this.specialTokens = Map.copyOf(specialTokens);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                // jinjava would otherwise render "{{ ... }}" found inside message contents: user text is data, not template
+                .withNestedInterpretationEnabled(false)
+                .build();
+        this.jinjava = new Jinjava(config);
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
+    }
+
+    public String source() {
+        return source;
+    }
+
+    /** Renders the conversation; with {@code addGenerationPrompt} the text ends where the assistant's reply begins. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> plain = new ArrayList<>(messages.size());
+        for (ChatMessage m : messages) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            plain.add(map);
+        }
+        return render(plain, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * Renders messages given as maps (so templates may read fields beyond role and content), with extra variables
+     * passed as transformers passes {@code apply_chat_template}'s keyword arguments.
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        Map<String, Object> context = new HashMap<>(specialTokens);
+        context.putAll(extra);
+        context.put("messages", messages);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        RenderResult result = jinjava.renderForResult(jinjaSource, context);
+        List<TemplateError> fatal = result.getErrors().stream()
+                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL)
+                .toList();
+        for (TemplateError e : fatal) {
+            for (Throwable t = e.getException(); t != null; t = t.getCause()) {
+                if (t instanceof RaisedByTemplate raised) {
+                    throw new IllegalArgumentException("the chat template refused the conversation: " + raised.getMessage());
+                }
+            }
+        }
+        if (!fatal.isEmpty()) {
+            throw new IllegalArgumentException("the chat template failed to render: " + fatal.stream()
+                    .map(e -> "line " + e.getLineno() + ": " + e.getMessage()
+                            + (e.getFieldName() == null || e.getFieldName().isEmpty() ? "" : " (in '" + e.getFieldName() + "')"))
+                    .collect(Collectors.joining("; ")));
+        }
+        return result.getOutput();
+    }
+
+    /** The template's {@code raise_exception}; public only because jinjava calls it reflectively. */
+    public static Object raiseException(Object message) {
+        throw new RaisedByTemplate(String.valueOf(message));
+    }
+
+    private static final class RaisedByTemplate extends RuntimeException {
+        RaisedByTemplate(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Jinja2's {@code {{-} and {@code -}}} remove all whitespace before or after the expression; jinjava honours the
+     * dash only on block tags ({@code {%-}), so the whitespace is removed here, before parsing.
+     */
+    private static String applyExpressionWhitespaceControl(String s) {
+        String left = EXPRESSION_LEFT_TRIM.matcher(s).replaceAll("{{");
+        return EXPRESSION_RIGHT_TRIM.matcher(left).replaceAll("}}");
+    }
+
+    private static String stripOneTrailingNewline(String s) {
+        if (s.endsWith("\r\n")) {
+            return s.substring(0, s.length() - 2);
+        }
+        if (s.endsWith("\n") || s.endsWith("\r")) {
+            return s.substring(0, s.length() - 1);
+        }
+        return s;
+    }
+}
