@@ -69,6 +69,11 @@ final class ServerDeployment implements AutoCloseable {
         return Yaml.MAPPER.writeValueAsString(config);
     }
 
+    /** host:port of the server's gRPC port as mapped on this host. */
+    String grpcAddress() {
+        return server.getHost() + ":" + server.getMappedPort(GRPC_PORT);
+    }
+
     String metricsUrl() {
         return "http://" + server.getHost() + ":" + server.getMappedPort(METRICS_PORT) + "/metrics";
     }

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rollout.client.ClientConfig;
+import dev.rollout.client.RolloutClient;
+import dev.rollout.client.ServerSyncResult;
+import dev.rollout.client.WeightPusher;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
@@ -15,6 +19,9 @@ import dev.rollout.proto.v1.RolloutServiceGrpc;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsResponse;
+import dev.rollout.tiny.ModelPresets;
+import dev.rollout.tiny.RandomWeights;
+import dev.rollout.weights.HostTensor;
 import io.grpc.Metadata;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -26,6 +33,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -136,6 +144,30 @@ class ServerDeploymentTest {
         assertEquals(next, modelInfo().getWeightVersion());
         for (Completion completion : generate(1, 4).getCompletionsList()) {
             assertEquals(next, completion.getWeightVersion());
+        }
+    }
+
+    @Test
+    void aTrainerAlternatesGenerationAndWeightPushesThroughItsClient() {
+        ClientConfig config = ClientConfig.of(deployment.grpcAddress()).withBearerToken(ServerDeployment.AUTH_TOKEN);
+        List<HostTensor> policy = RandomWeights.generate(ModelPresets.config("tiny"), 1234);
+        try (RolloutClient client = new RolloutClient(config)) {
+            WeightPusher pusher = new WeightPusher(client);
+            List<Prompt> prompts = List.of(Prompt.newBuilder().setText("7 * 6 =").build());
+            SamplingParams sampling = SamplingParams.newBuilder().setN(4).setMaxTokens(6).build();
+            long version = client.modelInfo().getWeightVersion();
+            for (int step = 0; step < 3; step++) {
+                GenerateBatchResponse rollouts = client.generate(prompts, sampling, version);
+                assertEquals(4, rollouts.getCompletionsCount());
+                for (Completion completion : rollouts.getCompletionsList()) {
+                    assertEquals(version, completion.getWeightVersion(), "step " + step);
+                }
+                version++;
+                List<ServerSyncResult> pushed = pusher.push(version, policy, false);
+                assertEquals(version, pushed.get(0).response().getVersion());
+                assertEquals(policy.size(), pushed.get(0).response().getTensorsUpdated());
+            }
+            assertEquals(version, client.modelInfo().getWeightVersion());
         }
     }
 
