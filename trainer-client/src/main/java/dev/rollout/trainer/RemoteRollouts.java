@@ -1,0 +1,83 @@
+package dev.rollout.trainer;
+
+import dev.rollout.client.ClientConfig;
+import dev.rollout.client.PushOptions;
+import dev.rollout.client.RetryPolicy;
+import dev.rollout.client.RolloutClient;
+import dev.rollout.client.ServerAddress;
+import dev.rollout.client.ServerSyncResult;
+import dev.rollout.client.WeightPusher;
+import dev.rollout.proto.v1.GenerateBatchResponse;
+import dev.rollout.proto.v1.Prompt;
+import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.weights.DType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** Rollouts from one or more rollout servers; weights pushed to all of them in parallel after every step. */
+public final class RemoteRollouts implements RolloutSource {
+    private final RolloutClient client;
+    private final WeightPusher pusher;
+    private final Policy policy;
+
+    public RemoteRollouts(RolloutClient client, Policy policy, int chunkBytes) {
+        this.client = client;
+        this.policy = policy;
+        this.pusher = new WeightPusher(client, new PushOptions(chunkBytes, DType.F32, PushOptions.DEFAULT.deadline()));
+    }
+
+    /** The client the config describes: servers, token, CA file, retries and deadline. */
+    public static RolloutClient connect(TrainerConfig config) throws IOException {
+        List<ServerAddress> servers = config.rolloutServers().stream().map(ServerAddress::parse).toList();
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("rollout.mode is server but rollout.servers is empty: give host:port of each rollout server");
+        }
+        ClientConfig c = ClientConfig.of(servers)
+                .withDeadline(Duration.ofMillis((long) (config.rolloutRequestTimeoutSeconds() * 1000)))
+                .withRetry(new RetryPolicy(config.rolloutMaxAttempts(),
+                        Duration.ofMillis((long) (config.rolloutRetryBackoffSeconds() * 1000)),
+                        Duration.ofMillis((long) (config.rolloutRetryMaxBackoffSeconds() * 1000)), 2.0, 0.2));
+        String token = config.rolloutAuthToken();
+        if (token == null && config.rolloutAuthTokenFile() != null) {
+            token = Files.readString(Path.of(config.rolloutAuthTokenFile())).strip();
+        }
+        if (token != null) {
+            c = c.withBearerToken(token);
+        }
+        if (config.rolloutCaFile() != null) {
+            c = c.withTls(Path.of(config.rolloutCaFile()));
+        }
+        return new RolloutClient(c);
+    }
+
+    public RolloutClient client() {
+        return client;
+    }
+
+    @Override
+    public GenerateBatchResponse generate(List<Prompt> prompts, SamplingParams sampling, long minWeightVersion) {
+        return client.generate(prompts, sampling, minWeightVersion);
+    }
+
+    @Override
+    public Publication publish(long version) {
+        long start = System.nanoTime();
+        List<ServerSyncResult> results = pusher.push(version, policy.model().weights().toHost(), false);
+        long bytes = results.stream().mapToLong(ServerSyncResult::bytesSent).max().orElse(0);
+        return new Publication(bytes, (System.nanoTime() - start) / 1e9);
+    }
+
+    @Override
+    public String describe() {
+        return client.servers().toString();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}

@@ -1,0 +1,153 @@
+package dev.rollout.trainer.config;
+
+import static dev.rollout.trainer.config.ConfigKey.bool;
+import static dev.rollout.trainer.config.ConfigKey.choice;
+import static dev.rollout.trainer.config.ConfigKey.integer;
+import static dev.rollout.trainer.config.ConfigKey.longInteger;
+import static dev.rollout.trainer.config.ConfigKey.number;
+import static dev.rollout.trainer.config.ConfigKey.numbers;
+import static dev.rollout.trainer.config.ConfigKey.positive;
+import static dev.rollout.trainer.config.ConfigKey.scaleRewards;
+import static dev.rollout.trainer.config.ConfigKey.text;
+import static dev.rollout.trainer.config.ConfigKey.word;
+import static dev.rollout.trainer.config.ConfigKey.words;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Every key the trainer's YAML accepts, in documentation order, with TRL's names and defaults (GRPOConfig / RLOOConfig
+ * and the transformers TrainingArguments they extend). Keys inside a section are written nested in YAML
+ * ({@code rollout: {mode: server}}) and dotted on the command line ({@code --set rollout.mode=server}).
+ */
+final class ConfigKeys {
+    static final double INF = Double.POSITIVE_INFINITY;
+
+    /** Sections: a YAML mapping under one of these names holds the dotted keys {@code section.key}. */
+    static final Set<String> SECTIONS = Set.of("rollout", "continuous_batching");
+
+    /** Old spellings still accepted, each mapped to its current key with a deprecation warning. */
+    static final Map<String, String> LEGACY = Map.of(
+            "use_paged", "use_continuous_batching",
+            "use_transformers_paged", "use_continuous_batching",
+            "vllm_importance_sampling_cap", "vllm_importance_sampling_clip_max");
+
+    /** Other spellings of the same key, accepted without a warning. */
+    static final Map<String, String> ALIASES = Map.of("dataset_path", "dataset");
+
+    static final List<ConfigKey> ALL = List.of(
+            // what to train, on what
+            choice("trainer", TrainerType.class, TrainerType.GRPO, "The algorithm: GRPO or RLOO."),
+            text("model", "tiny", false,
+                    "A model directory in the Hugging Face layout (config.json, safetensors, tokenizer.json), or `tiny` for the embedded model."),
+            text("dataset", "arithmetic", false,
+                    "A JSONL file with a `prompt` column (text or a list of chat messages) and any other columns, or the name of a built-in generator (`arithmetic`). `dataset_path` is accepted as another name for it."),
+            bool("shuffle_dataset", true, "Shuffle the prompts each epoch, deterministically from `seed`."),
+            words("reward_funcs", List.of("accuracy"),
+                    "Reward functions by name: `accuracy` (last number in the completion equals the row's `answer`), `format` (completion matches `format_pattern`), `length` (closeness to `length_target_tokens`)."),
+            numbers("reward_weights", "Weight of each reward function, in the order of `reward_funcs`; null means 1.0 each."),
+            text("format_pattern", "^\\s*-?\\d+(?:\\.\\d+)?\\s*$", false,
+                    "Java regular expression the `format` reward checks the whole completion against (1.0 on a match, else 0.0)."),
+            integer("length_target_tokens", 8, 1,
+                    "Completion length, in tokens, at which the `length` reward is 1.0; it falls linearly to 0 at zero and twice this length."),
+
+            // generation
+            integer("num_generations", 8, 2, "Completions sampled per prompt (the group size).").withRlooDefault(2),
+            integer("max_prompt_length", 512, 1, "Prompts longer than this many tokens keep their last tokens only."),
+            integer("max_completion_length", 256, 1, "Most tokens generated per completion."),
+            positive("temperature", 1.0, 0.0,
+                    "Sampling temperature; the trainer divides its logits by it too, so both sides score the same distribution."),
+            number("top_p", 1.0, 0.0, 1.0, false, "Nucleus sampling: keep the smallest set of tokens whose probability reaches this; in (0, 1], 1.0 is off."),
+            integer("top_k", 0, 0, "Keep only the k most likely tokens; 0 is off."),
+            number("min_p", 0.0, 0.0, 1.0, false, "Drop tokens less likely than this times the most likely one; 0 is off."),
+
+            // the objective
+            positive("learning_rate", 1e-6, 0.0, "Peak AdamW learning rate."),
+            number("beta", 0.0, 0.0, INF, false,
+                    "KL coefficient against the reference model (the initial weights); 0 loads no reference model. GRPO adds β·k3 per token, RLOO subtracts β·KL from the reward.")
+                    .withRlooDefault(0.05),
+            number("epsilon", 0.2, 0.0, INF, false, "Lower clipping range: the ratio is clipped at 1 − epsilon."),
+            number("epsilon_high", null, 0.0, INF, true, "Upper clipping range: the ratio is clipped at 1 + epsilon_high; null means equal to `epsilon`."),
+            choice("loss_type", LossType.class, LossType.DAPO,
+                    "GRPO aggregation of per-token losses: `grpo` (mean over sequences of each sequence's token mean), `bnpo` (token mean over the micro-batch), `dr_grpo` (sum over batch × max_completion_length), `dapo` (sum over the active tokens of the whole generation batch). RLOO's loss is per sequence and ignores it."),
+            scaleRewards("scale_rewards", ScaleRewards.GROUP,
+                    "GRPO advantage scaling: divide by the group's reward std (`group`), the batch's (`batch`), or not at all (`none`)."),
+            choice("importance_sampling_level", ImportanceSamplingLevel.class, ImportanceSamplingLevel.TOKEN,
+                    "Policy ratio per token (`token`) or one per sequence from the mean log-ratio (`sequence`, GSPO)."),
+            integer("num_iterations", 1, 1, "Optimizer passes over each generation batch (μ); above 1 the old log-probs are computed once before the first."),
+            bool("mask_truncated_completions", false, "Leave completions that hit max_completion_length without EOS out of the loss."),
+            bool("normalize_advantages", false, "RLOO: rescale the batch's advantages to mean 0 and std 1."),
+            bool("vllm_importance_sampling_correction", true,
+                    "Correct for the sampler/trainer mismatch by weighting the loss with the ratio of the trainer's to the sampler's log-probs."),
+            choice("vllm_importance_sampling_mode", SamplingCorrectionMode.class, SamplingCorrectionMode.SEQUENCE_MASK,
+                    "Sampler-correction ratio per token or per sequence, clamped into [clip_min, clip_max] (`*_truncate`) or zeroed outside it (`*_mask`)."),
+            number("vllm_importance_sampling_clip_max", 3.0, 0.0, INF, true, "Upper bound C_max of the sampler-correction ratio; null for none."),
+            number("vllm_importance_sampling_clip_min", null, 0.0, INF, true, "Lower bound C_min of the sampler-correction ratio; null for none."),
+
+            // batch and optimizer
+            integer("per_device_train_batch_size", 8, 1,
+                    "Completions per micro-batch (as in TRL: completions, not prompts). A generation batch is this × gradient_accumulation_steps completions, a multiple of num_generations."),
+            integer("gradient_accumulation_steps", 1, 1, "Micro-batches per optimizer step."),
+            number("max_grad_norm", 1.0, 0.0, INF, false, "Clip the global gradient norm to this; 0 turns clipping off."),
+            number("weight_decay", 0.0, 0.0, INF, false, "AdamW decoupled weight decay."),
+            number("adam_beta1", 0.9, 0.0, 1.0, false, "AdamW first-moment decay."),
+            number("adam_beta2", 0.999, 0.0, 1.0, false, "AdamW second-moment decay."),
+            positive("adam_epsilon", 1e-8, 0.0, "AdamW denominator epsilon."),
+            word("lr_scheduler_type", "linear", List.of("linear", "constant"),
+                    "Learning-rate schedule after warm-up: linear decay to 0 at the last step, or constant."),
+            integer("warmup_steps", 0, 0, "Steps of linear warm-up from 0 to learning_rate."),
+            integer("max_steps", -1, -1, "Optimizer steps to run; -1 means as many as num_train_epochs take."),
+            number("num_train_epochs", 3.0, 0.0, INF, false, "Passes over the dataset when max_steps is -1."),
+            longInteger("seed", 42L, Long.MIN_VALUE, "Seed for shuffling, sampling and initialisation."),
+
+            // output
+            text("output_dir", "trainer_output", false, "Where checkpoints, metrics.jsonl and plots go."),
+            integer("save_steps", 500, 1, "Save a checkpoint every this many optimizer steps (and always at the end)."),
+            integer("logging_steps", 10, 1, "Print a progress line every this many optimizer steps; metrics.jsonl records every step."),
+            word("device", "auto", List.of("auto", "cpu", "gpu"), "Device for training (and the colocated engine): a GPU when present (`auto`), or forced."),
+
+            // rollout
+            choice("rollout.mode", RolloutMode.class, RolloutMode.SERVER,
+                    "`server`: call remote rollout servers and push weights after each step; `colocate`: run the engine in-process on the policy's own weights."),
+            words("rollout.servers", List.of("localhost:50051"), "Rollout servers as host:port; prompts are spread over all of them and weights pushed to each."),
+            text("rollout.auth_token", null, true, "Bearer token for the servers' protected RPCs."),
+            text("rollout.auth_token_file", null, true, "File holding the bearer token (one line); exclusive with rollout.auth_token."),
+            word("rollout.min_weight_version", "current", List.of("current", "any"),
+                    "`current`: each request carries the version last pushed as min_weight_version, so no completion from older weights is used; `any`: accept whatever the server holds."),
+            text("rollout.ca_file", null, true, "PEM file of the CA that signed the servers' certificates; null for plaintext."),
+            integer("rollout.max_attempts", 12, 1, "Attempts of a request while a server is unreachable, with exponential backoff."),
+            positive("rollout.retry_backoff_seconds", 0.2, 0.0, "First retry delay; it doubles on each retry."),
+            positive("rollout.retry_max_backoff_seconds", 20.0, 0.0, "Longest retry delay."),
+            positive("rollout.request_timeout_seconds", 1800.0, 0.0, "Deadline of one generation call; a large batch can take minutes."),
+            integer("rollout.sync_chunk_bytes", 4 * 1024 * 1024 - 64 * 1024, 1024,
+                    "Largest tensor chunk per message when pushing weights (under gRPC's 4 MiB message limit)."),
+
+            // the engine, in colocate mode
+            bool("use_continuous_batching", true,
+                    "Generate with continuous batching over a paged KV cache (false: one padded static batch, the generate() baseline). `use_paged` and `use_transformers_paged` are deprecated names for it."),
+            integer("continuous_batching.block_size", 16, 1, "KV-cache block size in tokens (colocate mode)."),
+            number("continuous_batching.max_memory_percent", 0.5, 0.0, 1.0, false,
+                    "Share of free device memory the colocated KV cache may take; 0.5 leaves room for the backward pass."),
+            integer("continuous_batching.max_batch_tokens", 2048, 1, "Token budget of one engine step (colocate mode)."));
+
+    private static final Map<String, ConfigKey> BY_NAME = index();
+
+    private ConfigKeys() {
+    }
+
+    static ConfigKey get(String name) {
+        return BY_NAME.get(name);
+    }
+
+    private static Map<String, ConfigKey> index() {
+        Map<String, ConfigKey> byName = new LinkedHashMap<>();
+        for (ConfigKey key : ALL) {
+            if (byName.put(key.name(), key) != null) {
+                throw new IllegalStateException("config key listed twice: " + key.name());
+            }
+        }
+        return byName;
+    }
+}

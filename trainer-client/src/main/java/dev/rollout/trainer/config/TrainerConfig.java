@@ -1,0 +1,336 @@
+package dev.rollout.trainer.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer's configuration: a YAML file with TRL's snake_case keys, then {@code --set key=value} overrides
+ * (dotted keys for sections), then defaults for what is left out. Every value is checked on load; an unknown key or a
+ * bad value is a {@link ConfigException} naming the key and what it accepts.
+ */
+public final class TrainerConfig {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainerConfig.class);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final Map<String, Object> values;
+    private final List<String> deprecations;
+
+    private TrainerConfig(Map<String, Object> values, List<String> deprecations) {
+        this.values = values;
+        this.deprecations = deprecations;
+    }
+
+    /** Every key with its accepted values, default and meaning, in documentation order. */
+    public static List<ConfigKey> keys() {
+        return ConfigKeys.ALL;
+    }
+
+    public static TrainerConfig load(Path file, List<String> overrides) throws IOException {
+        return parse(Files.readString(file), overrides);
+    }
+
+    /** All defaults, plus overrides. */
+    public static TrainerConfig defaults(List<String> overrides) {
+        return parse("", overrides);
+    }
+
+    public static TrainerConfig parse(String yaml, List<String> overrides) {
+        Map<String, Object> raw = new LinkedHashMap<>();
+        flatten(readYaml(yaml, null), "", raw);
+        for (String override : overrides) {
+            applyOverride(override, raw);
+        }
+        List<String> deprecations = new ArrayList<>();
+        resolveOtherNames(raw, deprecations);
+
+        Object trainerRaw = raw.get("trainer");
+        TrainerType trainer = trainerRaw == null
+                ? TrainerType.GRPO
+                : (TrainerType) ConfigKeys.get("trainer").parse(trainerRaw);
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (ConfigKey key : ConfigKeys.ALL) {
+            values.put(key.name(), key.defaultFor(trainer));
+        }
+        for (Map.Entry<String, Object> entry : raw.entrySet()) {
+            ConfigKey key = ConfigKeys.get(entry.getKey());
+            if (key == null) {
+                throw unknownKey(entry.getKey());
+            }
+            values.put(key.name(), key.parse(entry.getValue()));
+        }
+        TrainerConfig config = new TrainerConfig(Collections.unmodifiableMap(values), List.copyOf(deprecations));
+        config.checkConsistency();
+        return config;
+    }
+
+    // ---- reading ----
+
+    private static Object readYaml(String text, String key) {
+        try {
+            return text.isBlank() ? null : YAML.readValue(text, Object.class);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            throw new ConfigException(key, "not valid YAML" + where + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private static void flatten(Object node, String prefix, Map<String, Object> out) {
+        if (node == null) {
+            return;
+        }
+        if (!(node instanceof Map<?, ?> map)) {
+            throw new ConfigException(null, "the config must be a YAML mapping of keys to values, got: " + node);
+        }
+        for (Map.Entry<?, ?> entry : map.entrySet()) {
+            String name = prefix + entry.getKey();
+            if (entry.getValue() instanceof Map<?, ?> && prefix.isEmpty() && ConfigKeys.SECTIONS.contains(name)) {
+                flatten(entry.getValue(), name + ".", out);
+            } else if (entry.getValue() instanceof Map<?, ?>) {
+                throw ConfigKeys.get(name) == null && !ConfigKeys.SECTIONS.contains(name)
+                        ? unknownKey(name)
+                        : new ConfigException(name, "takes a single value, not a mapping");
+            } else {
+                out.put(name, entry.getValue());
+            }
+        }
+    }
+
+    private static void applyOverride(String override, Map<String, Object> raw) {
+        int eq = override.indexOf('=');
+        if (eq <= 0) {
+            throw new ConfigException(null, "an override must look like key=value, got '" + override + "'");
+        }
+        String key = override.substring(0, eq).strip();
+        String text = override.substring(eq + 1).strip();
+        // the value is read as a YAML scalar or flow list, as it would be in the file
+        raw.put(key, text.isEmpty() ? null : readYaml(text, key));
+    }
+
+    private static void resolveOtherNames(Map<String, Object> raw, List<String> deprecations) {
+        for (Map.Entry<String, String> legacy : ConfigKeys.LEGACY.entrySet()) {
+            if (raw.containsKey(legacy.getKey())) {
+                String message = "config key '" + legacy.getKey() + "' is deprecated; use '" + legacy.getValue() + "' instead";
+                LOG.warn(message);
+                deprecations.add(message);
+                rename(raw, legacy.getKey(), legacy.getValue());
+            }
+        }
+        for (Map.Entry<String, String> alias : ConfigKeys.ALIASES.entrySet()) {
+            if (raw.containsKey(alias.getKey())) {
+                rename(raw, alias.getKey(), alias.getValue());
+            }
+        }
+    }
+
+    private static void rename(Map<String, Object> raw, String from, String to) {
+        Object value = raw.remove(from);
+        Object current = raw.get(to);
+        if (current != null && !current.equals(value)) {
+            throw new ConfigException(from, "conflicts with '" + to + "' (" + value + " vs " + current + "); set only '" + to + "'");
+        }
+        raw.put(to, value);
+    }
+
+    private static ConfigException unknownKey(String name) {
+        String nearest = ConfigKeys.ALL.stream().map(ConfigKey::name)
+                .min(Comparator.comparingInt(known -> editDistance(known, name))).orElseThrow();
+        String hint = editDistance(nearest, name) <= Math.max(2, name.length() / 4) ? " Did you mean '" + nearest + "'?" : "";
+        return new ConfigException(name, "unknown key." + hint + " Every key is listed in docs/configuration.md.");
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    // ---- checks across keys ----
+
+    private void checkConsistency() {
+        if (!(topP() > 0)) {
+            throw new ConfigException("top_p", "must be in (0, 1]; got " + topP());
+        }
+        if (rewardWeights() != null && rewardWeights().size() != rewardFuncs().size()) {
+            throw new ConfigException("reward_weights", "has " + rewardWeights().size() + " weights for "
+                    + rewardFuncs().size() + " reward functions " + rewardFuncs() + "; give one weight per function");
+        }
+        if (rewardFuncs().isEmpty()) {
+            throw new ConfigException("reward_funcs", "must name at least one reward function");
+        }
+        int generationBatch = perDeviceTrainBatchSize() * gradientAccumulationSteps();
+        if (generationBatch % numGenerations() != 0) {
+            throw new ConfigException("per_device_train_batch_size", "× gradient_accumulation_steps = " + generationBatch
+                    + " completions per step must be a multiple of num_generations (" + numGenerations() + ")");
+        }
+        Double clipMin = samplingCorrectionClipMin();
+        Double clipMax = samplingCorrectionClipMax();
+        if (clipMin != null && clipMax != null && clipMin >= clipMax) {
+            throw new ConfigException("vllm_importance_sampling_clip_min", "(" + clipMin
+                    + ") must be less than vllm_importance_sampling_clip_max (" + clipMax + ")");
+        }
+        if (samplingCorrection() && samplingCorrectionMode().truncates() && clipMin == null && clipMax == null) {
+            throw new ConfigException("vllm_importance_sampling_mode", samplingCorrectionMode().configName()
+                    + " needs vllm_importance_sampling_clip_min or vllm_importance_sampling_clip_max to be set");
+        }
+        if (epsilon() >= 1.0) {
+            throw new ConfigException("epsilon", "must be below 1 (the ratio is clipped at 1 − epsilon); got " + epsilon());
+        }
+        if (rolloutAuthToken() != null && rolloutAuthTokenFile() != null) {
+            throw new ConfigException("rollout.auth_token", "set either rollout.auth_token or rollout.auth_token_file, not both");
+        }
+        for (String server : rolloutServers()) {
+            int colon = server.lastIndexOf(':');
+            if (colon <= 0 || !server.substring(colon + 1).matches("\\d{1,5}")
+                    || Integer.parseInt(server.substring(colon + 1)) > 65535) {
+                throw new ConfigException("rollout.servers", "each server must be host:port, got '" + server + "'");
+            }
+        }
+        if (rolloutRetryMaxBackoffSeconds() < rolloutRetryBackoffSeconds()) {
+            throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
+        }
+    }
+
+    // ---- access ----
+
+    /** The value of any key by name, as parsed (for generic consumers such as a config dump). */
+    public Object get(String key) {
+        if (!values.containsKey(key)) {
+            throw unknownKey(key);
+        }
+        return values.get(key);
+    }
+
+    /** Every key's value, in documentation order. */
+    public Map<String, Object> asMap() {
+        return values;
+    }
+
+    /** Deprecation warnings raised while reading (also logged). */
+    public List<String> deprecations() {
+        return deprecations;
+    }
+
+    private int i(String key) {
+        return (Integer) values.get(key);
+    }
+
+    private double d(String key) {
+        return (Double) values.get(key);
+    }
+
+    private boolean b(String key) {
+        return (Boolean) values.get(key);
+    }
+
+    private String s(String key) {
+        return (String) values.get(key);
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<String> strings(String key) {
+        return (List<String>) values.get(key);
+    }
+
+    public TrainerType trainer() { return (TrainerType) values.get("trainer"); }
+    public String model() { return s("model"); }
+    public String dataset() { return s("dataset"); }
+    public boolean shuffleDataset() { return b("shuffle_dataset"); }
+    public List<String> rewardFuncs() { return strings("reward_funcs"); }
+
+    /** One weight per reward function; 1.0 each when the config gives none. */
+    @SuppressWarnings("unchecked")
+    public List<Double> rewardWeights() { return (List<Double>) values.get("reward_weights"); }
+
+    public List<Double> effectiveRewardWeights() {
+        return rewardWeights() != null ? rewardWeights() : Collections.nCopies(rewardFuncs().size(), 1.0);
+    }
+
+    public String formatPattern() { return s("format_pattern"); }
+    public int lengthTargetTokens() { return i("length_target_tokens"); }
+    public int numGenerations() { return i("num_generations"); }
+    public int maxPromptLength() { return i("max_prompt_length"); }
+    public int maxCompletionLength() { return i("max_completion_length"); }
+    public double temperature() { return d("temperature"); }
+    public double topP() { return d("top_p"); }
+    public int topK() { return i("top_k"); }
+    public double minP() { return d("min_p"); }
+    public double learningRate() { return d("learning_rate"); }
+    public double beta() { return d("beta"); }
+    public double epsilon() { return d("epsilon"); }
+
+    /** The upper clipping range; equal to {@link #epsilon()} unless set. */
+    public double epsilonHigh() {
+        Double high = (Double) values.get("epsilon_high");
+        return high != null ? high : epsilon();
+    }
+
+    public LossType lossType() { return (LossType) values.get("loss_type"); }
+    public ScaleRewards scaleRewards() { return (ScaleRewards) values.get("scale_rewards"); }
+    public ImportanceSamplingLevel importanceSamplingLevel() { return (ImportanceSamplingLevel) values.get("importance_sampling_level"); }
+    public int numIterations() { return i("num_iterations"); }
+    public boolean maskTruncatedCompletions() { return b("mask_truncated_completions"); }
+    public boolean normalizeAdvantages() { return b("normalize_advantages"); }
+    public boolean samplingCorrection() { return b("vllm_importance_sampling_correction"); }
+    public SamplingCorrectionMode samplingCorrectionMode() { return (SamplingCorrectionMode) values.get("vllm_importance_sampling_mode"); }
+    public Double samplingCorrectionClipMax() { return (Double) values.get("vllm_importance_sampling_clip_max"); }
+    public Double samplingCorrectionClipMin() { return (Double) values.get("vllm_importance_sampling_clip_min"); }
+    public int perDeviceTrainBatchSize() { return i("per_device_train_batch_size"); }
+    public int gradientAccumulationSteps() { return i("gradient_accumulation_steps"); }
+    public double maxGradNorm() { return d("max_grad_norm"); }
+    public double weightDecay() { return d("weight_decay"); }
+    public double adamBeta1() { return d("adam_beta1"); }
+    public double adamBeta2() { return d("adam_beta2"); }
+    public double adamEpsilon() { return d("adam_epsilon"); }
+    public String lrSchedulerType() { return s("lr_scheduler_type"); }
+    public int warmupSteps() { return i("warmup_steps"); }
+    public int maxSteps() { return i("max_steps"); }
+    public double numTrainEpochs() { return d("num_train_epochs"); }
+    public long seed() { return (Long) values.get("seed"); }
+    public String outputDir() { return s("output_dir"); }
+    public int saveSteps() { return i("save_steps"); }
+    public int loggingSteps() { return i("logging_steps"); }
+    public String device() { return s("device"); }
+    public RolloutMode rolloutMode() { return (RolloutMode) values.get("rollout.mode"); }
+    public List<String> rolloutServers() { return strings("rollout.servers"); }
+    public String rolloutAuthToken() { return s("rollout.auth_token"); }
+    public String rolloutAuthTokenFile() { return s("rollout.auth_token_file"); }
+
+    /** True when every request must be served by the weights last pushed (rollout.min_weight_version = current). */
+    public boolean requireCurrentWeights() { return "current".equals(s("rollout.min_weight_version")); }
+
+    public String rolloutCaFile() { return s("rollout.ca_file"); }
+    public int rolloutMaxAttempts() { return i("rollout.max_attempts"); }
+    public double rolloutRetryBackoffSeconds() { return d("rollout.retry_backoff_seconds"); }
+    public double rolloutRetryMaxBackoffSeconds() { return d("rollout.retry_max_backoff_seconds"); }
+    public double rolloutRequestTimeoutSeconds() { return d("rollout.request_timeout_seconds"); }
+    public int rolloutSyncChunkBytes() { return i("rollout.sync_chunk_bytes"); }
+    public boolean useContinuousBatching() { return b("use_continuous_batching"); }
+    public int continuousBatchingBlockSize() { return i("continuous_batching.block_size"); }
+    public double continuousBatchingMaxMemoryPercent() { return d("continuous_batching.max_memory_percent"); }
+    public int continuousBatchingMaxBatchTokens() { return i("continuous_batching.max_batch_tokens"); }
+}
