@@ -4,7 +4,10 @@ import dev.rollout.model.ModelConfig;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.weights.CheckpointTensors;
 import dev.rollout.weights.HostTensor;
+import ai.djl.ndarray.NDManager;
+import dev.rollout.model.ModelWeights;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -89,6 +92,20 @@ public final class Checkpoint implements AutoCloseable {
                 Files.copy(source.resolve(name), target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
             }
         }
+    }
+
+    /** The model's parameters on {@code manager}'s device; a tensor missing or misshapen in the files is an error naming it. */
+    public ModelWeights loadWeights(NDManager manager) {
+        return ModelWeights.fromHost(config, name -> {
+            if (!tensors.contains(name)) {
+                return null;
+            }
+            try {
+                return tensors.get(name);
+            } catch (IOException e) {
+                throw new UncheckedIOException(dir + ": cannot read tensor '" + name + "': " + e.getMessage(), e);
+            }
+        }, manager);
     }
 
     public Path dir() {

@@ -30,6 +30,7 @@ import dev.rollout.trainer.loss.SamplingCorrection;
 import dev.rollout.trainer.loss.TokenLogProbs;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.trainer.optim.GradClip;
+import dev.rollout.trainer.optim.Gradients;
 import dev.rollout.trainer.optim.LearningRateSchedule;
 import dev.rollout.trainer.reward.RewardScores;
 import dev.rollout.trainer.reward.RewardSet;
@@ -189,7 +190,7 @@ public final class TrainingLoop {
                 double gradNorm = GradClip.clipGlobalNorm(policy.model().weights().parameters(), config.maxGradNorm());
                 double lr = schedule.at(state.step());
                 optimizer.step(lr);
-                zeroGradients();
+                Gradients.zero(policy.model().weights().parameters());
                 means.add(Map.of("grad_norm", gradNorm, "learning_rate", lr));
                 state.advance();
                 long t = System.nanoTime();
@@ -237,16 +238,6 @@ public final class TrainingLoop {
         }
         return PolicyLoss.compute(new PolicyLoss.Batch(lp.logProbs(), old, ref, adv, mb.mask, samplingRatio, lp.entropy()),
                 PolicyLoss.Settings.from(config), activeTokens, config.gradientAccumulationSteps());
-    }
-
-    private void zeroGradients() {
-        for (NDArray p : policy.model().weights().parameters()) {
-            if (p.hasGradient()) {
-                NDArray grad = p.getGradient();
-                grad.subi(grad);
-                grad.close();
-            }
-        }
     }
 
     /** The generation batch cut into micro-batches, with their masks and the server's log-probs, on the loop's manager. */

@@ -1,0 +1,425 @@
+package dev.rollout.engine;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inference engine: one thread runs steps (schedule, forward, sample) over everything submitted, and between
+ * steps runs the commands other threads post (new requests, cancellations, weight swaps, prefix-cache resets). Every
+ * public method is thread-safe. Futures complete and {@code onCompletion} callbacks run on the engine thread.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+    private final CausalLM model;
+    private final ModelConfig modelConfig;
+    private final EngineConfig config;
+    private final NDManager manager;
+    private final KvCache cache;
+    private final BlockManager blocks;
+    private final BatchScheduler scheduler;
+    private final ModelRunner runner;
+    private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
+    private final StopConditions stops;
+    private final EngineMetrics metrics;
+    private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final Set<RequestState> active = new LinkedHashSet<>();
+    private final List<RequestState> resolved = new ArrayList<>();
+    private final AtomicLong sequenceIds = new AtomicLong();
+    private final Thread thread;
+
+    private volatile boolean closed;
+    private volatile long weightVersion;
+    private volatile int running;
+    private volatile int waiting;
+    private volatile int freeBlocks;
+    private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0, 0);
+    private boolean stopping;
+    private long steps;
+    private long computedPromptTokens;
+    private long generatedTokens;
+    private int peakUsedBlocks;
+
+    public Engine(CausalLM model, EngineConfig config, MeterRegistry registry) {
+        this.model = model;
+        this.modelConfig = model.config();
+        this.config = config;
+        Device device = model.weights().embed().getDevice();
+        if (config.device() != null && !config.device().equals(device)) {
+            throw new IllegalArgumentException("the engine is configured for " + config.device()
+                    + " but the model's weights are on " + device + "; load the model on the engine's device");
+        }
+        this.manager = NDManager.newBaseManager(device);
+        int numBlocks = config.numBlocks() > 0 ? config.numBlocks()
+                : KvCacheSizing.numBlocks(modelConfig, config, model.weights().byteSize(), device);
+        this.cache = new KvCache(modelConfig, numBlocks, config.blockSize(), manager);
+        this.blocks = new BlockManager(numBlocks, config.blockSize());
+        this.scheduler = config.scheduler() == EngineConfig.SchedulerKind.STATIC
+                ? new StaticScheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs())
+                : new Scheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs());
+        this.runner = new ModelRunner(model, cache, manager);
+        this.stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());
+        this.freeBlocks = numBlocks;
+        this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
+                () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
+        LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {}",
+                config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20, config.maxBatchTokens(),
+                config.maxNumSeqs(), device);
+        this.thread = new Thread(this::loop, "rollout-engine");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    // ---- the API ----
+
+    /**
+     * Queues a request. Throws {@link IllegalArgumentException} if it can never be served: an empty prompt, a token id
+     * outside the vocabulary, or a prompt plus max_tokens beyond the model's context or the whole KV cache.
+     */
+    public RequestHandle submit(GenerationRequest request) {
+        if (closed) {
+            throw new IllegalStateException("the engine is closed");
+        }
+        SamplingParams p = request.params();
+        List<int[]> prompts = request.prompts();
+        for (int i = 0; i < prompts.size(); i++) {
+            validatePrompt(i, prompts.get(i), p);
+        }
+        long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
+        List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
+        RequestState state = new RequestState(request, sequences, this::cancel);
+        for (int i = 0; i < prompts.size(); i++) {
+            for (int s = 0; s < p.n(); s++) {
+                sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
+            }
+        }
+        post(() -> admit(state));
+        return state;
+    }
+
+    public long weightVersion() {
+        return weightVersion;
+    }
+
+    /**
+     * Waits for the current step to end, then swaps the model's weights, closes the old ones, sets the version and
+     * resets the prefix cache (its K/V came from the old weights). Sequences in flight go on with the new weights.
+     */
+    public void swapWeights(ModelWeights newWeights, long version) {
+        call(() -> {
+            ModelWeights old = model.weights();
+            model.setWeights(newWeights);
+            if (old != newWeights) {
+                old.close();
+            }
+            weightVersion = version;
+            int forgotten = blocks.resetPrefixCache();
+            LOG.info("weights swapped to version {}; {} cached blocks forgotten", version, forgotten);
+            return null;
+        });
+    }
+
+    /** Forgets every cached prefix block; returns how many there were. */
+    public int resetPrefixCache() {
+        return call(blocks::resetPrefixCache);
+    }
+
+    public CacheInfo cacheInfo() {
+        return new CacheInfo(config.blockSize(), blocks.numBlocks(), freeBlocks, cache.bytes());
+    }
+
+    public int runningSequences() {
+        return running;
+    }
+
+    public int waitingSequences() {
+        return waiting;
+    }
+
+    public EngineStats stats() {
+        return stats;
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    /** Aborts every request (their completions end ABORTED), stops the engine thread and frees the KV cache. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (Thread.currentThread() == thread) {
+            stopping = true; // called from a callback: the loop ends after this step and cleans up
+            return;
+        }
+        commands.add(() -> stopping = true);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- the engine thread ----
+
+    private void loop() {
+        JniUtils.setGradMode(false);
+        try {
+            while (!stopping) {
+                Runnable command = scheduler.hasWork() ? commands.poll() : commands.take();
+                while (command != null) {
+                    runCommand(command);
+                    command = commands.poll();
+                }
+                if (!stopping && scheduler.hasWork()) {
+                    step();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            for (RequestState r : List.copyOf(active)) {
+                abortAll(r);
+            }
+            commands.forEach(this::runCommand);
+            publish();
+            cache.close();
+            manager.close();
+            sampler.close();
+            metrics.close();
+        }
+    }
+
+    private void runCommand(Runnable command) {
+        try {
+            command.run();
+        } catch (RuntimeException e) {
+            LOG.error("engine command failed", e);
+        }
+    }
+
+    /** One step; a failure anywhere in it fails the requests in flight (their blocks are freed) and the loop goes on. */
+    private void step() {
+        try {
+            runStep();
+        } catch (RuntimeException e) {
+            LOG.error("engine step failed; failing every request in flight", e);
+            for (RequestState r : List.copyOf(active)) {
+                failAll(r, e);
+            }
+            publish();
+        }
+    }
+
+    private void runStep() {
+        long start = System.nanoTime();
+        ScheduledBatch batch = scheduler.schedule();
+        peakUsedBlocks = Math.max(peakUsedBlocks, blocks.numUsedBlocks());
+        if (batch.isEmpty()) {
+            throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
+                    + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
+        }
+        float[] logits = runner.execute(batch);
+        int vocab = runner.vocabSize();
+        List<BatchSampler.Draw> draws = new ArrayList<>(batch.chunks().size());
+        int row = 0;
+        for (ScheduledBatch.Chunk c : batch.chunks()) {
+            Sequence seq = c.sequence();
+            int first = seq.numComputedTokens;
+            computedPromptTokens += Math.max(0, Math.min(first + c.numTokens(), seq.numPromptTokens()) - first);
+            blocks.markComputed(seq, c.numTokens());
+            if (!c.samples()) {
+                continue;
+            }
+            int offset = row++ * vocab;
+            draws.add(new BatchSampler.Draw(seq, offset));
+            // The samples that waited on this prefill draw from the same row. Forked now, before anything finishes:
+            // the parent may end on this very token and release the shared blocks.
+            for (Sequence child : scheduler.forkPending(seq)) {
+                draws.add(new BatchSampler.Draw(child, offset));
+            }
+        }
+        Sampler.Sample[] sampled = sampler.sample(draws, logits, vocab);
+        for (int i = 0; i < sampled.length; i++) {
+            append(draws.get(i).sequence(), sampled[i]);
+        }
+        steps++;
+        long preemptions = scheduler.numPreemptions();
+        metrics.preemptions.increment(preemptions - stats.preemptions());
+        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
+        publish();
+        metrics.recordStep(System.nanoTime() - start);
+    }
+
+    private void append(Sequence seq, Sampler.Sample s) {
+        seq.appendToken(s.tokenId(), s.logprob());
+        generatedTokens++;
+        metrics.generatedTokens.increment();
+        if (seq.numGeneratedTokens() == 1) {
+            metrics.timeToFirstToken.record(System.nanoTime() - seq.arrivalNanos, TimeUnit.NANOSECONDS);
+        }
+        FinishReason reason = stops.check(seq, s.tokenId());
+        if (reason != null) {
+            scheduler.finish(seq, reason);
+            deliver(seq);
+        }
+    }
+
+    private void admit(RequestState state) {
+        if (stopping) {
+            abortAll(state);
+            publish();
+            return;
+        }
+        active.add(state);
+        int n = state.request.params().n();
+        for (int i = 0; i < state.request.prompts().size(); i++) {
+            scheduler.add(state.sequences.subList(i * n, (i + 1) * n));
+            metrics.promptTokens.increment(state.request.prompts().get(i).length);
+        }
+        publish();
+    }
+
+    private void cancel(RequestState state) {
+        if (closed) {
+            return;
+        }
+        post(() -> {
+            if (active.contains(state)) {
+                abortAll(state);
+                publish();
+            }
+        });
+    }
+
+    private void abortAll(RequestState state) {
+        for (Sequence seq : state.sequences) {
+            if (!seq.isFinished()) {
+                scheduler.abort(seq);
+                deliver(seq);
+            }
+        }
+    }
+
+    private void failAll(RequestState state, RuntimeException error) {
+        for (Sequence seq : state.sequences) {
+            scheduler.abort(seq);
+        }
+        active.remove(state);
+        state.fail(error);
+    }
+
+    private void deliver(Sequence seq) {
+        RequestState state = (RequestState) seq.owner;
+        CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
+                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
+        if (state.request.onCompletion() != null) {
+            try {
+                state.request.onCompletion().accept(result);
+            } catch (RuntimeException e) {
+                LOG.warn("onCompletion callback of request {} threw", state.request.requestId(), e);
+            }
+        }
+        if (state.complete(seq.promptIndex * state.request.params().n() + seq.sampleIndex, result)) {
+            active.remove(state);
+            resolved.add(state);
+        }
+    }
+
+    private void publish() {
+        running = scheduler.numRunning();
+        waiting = scheduler.numWaiting();
+        freeBlocks = blocks.numFreeBlocks();
+        stats = new EngineStats(steps, computedPromptTokens, generatedTokens, scheduler.numCacheHitTokens(),
+                scheduler.numPreemptions(), peakUsedBlocks, peakUsedBlocks * KvCache.bytesPerBlock(modelConfig, config.blockSize()));
+        // Futures complete after the counts above are updated, so a caller sees the engine state its request left.
+        for (RequestState r : resolved) {
+            r.resolve();
+        }
+        resolved.clear();
+    }
+
+    // ---- commands from other threads ----
+
+    private void post(Runnable command) {
+        if (closed) {
+            throw new IllegalStateException("the engine is closed");
+        }
+        commands.add(command);
+    }
+
+    private <T> T call(Callable<T> command) {
+        if (Thread.currentThread() == thread) {
+            try {
+                return command.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        CompletableFuture<T> done = new CompletableFuture<>();
+        post(() -> {
+            try {
+                done.complete(command.call());
+            } catch (Exception | Error e) {
+                done.completeExceptionally(e);
+            }
+        });
+        try {
+            return done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the engine", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private void validatePrompt(int index, int[] prompt, SamplingParams p) {
+        if (prompt == null || prompt.length == 0) {
+            throw new IllegalArgumentException("prompt " + index + " is empty: a prompt needs at least one token");
+        }
+        for (int id : prompt) {
+            if (id < 0 || id >= modelConfig.vocabSize()) {
+                throw new IllegalArgumentException("prompt " + index + " has token id " + id + " outside the vocabulary [0, "
+                        + modelConfig.vocabSize() + ")");
+            }
+        }
+        int total = prompt.length + p.maxTokens();
+        if (total > modelConfig.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("prompt " + index + " has " + prompt.length + " tokens; with max_tokens "
+                    + p.maxTokens() + " that is " + total + ", beyond the model's context of "
+                    + modelConfig.maxPositionEmbeddings() + " tokens");
+        }
+        int needed = blocks.blocksFor(total);
+        if (needed > blocks.numBlocks()) {
+            throw new IllegalArgumentException("prompt " + index + " plus max_tokens needs " + total + " tokens = " + needed
+                    + " KV cache blocks of " + config.blockSize() + ", but the cache has only " + blocks.numBlocks()
+                    + " blocks; lower max_tokens or give the cache more memory");
+        }
+    }
+}

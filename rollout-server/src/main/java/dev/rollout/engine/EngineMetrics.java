@@ -1,0 +1,59 @@
+package dev.rollout.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The engine's meters (names per the design's metrics list; Prometheus adds the {@code _total}/{@code _seconds}).
+ * Closing removes them from the registry, so that a later engine on the same registry publishes its own values.
+ */
+final class EngineMetrics implements AutoCloseable {
+    final Counter generatedTokens;
+    final Counter promptTokens;
+    final Counter prefixCacheHitTokens;
+    final Counter preemptions;
+    final Timer step;
+    final Timer timeToFirstToken;
+    private final MeterRegistry registry;
+    private final List<Meter> meters = new ArrayList<>();
+
+    EngineMetrics(MeterRegistry registry, Supplier<Number> running, Supplier<Number> waiting,
+                  Supplier<Number> blocksUsed, Supplier<Number> blocksTotal, Supplier<Number> weightVersion) {
+        this.registry = registry;
+        generatedTokens = Counter.builder("rollout.generated.tokens").description("Tokens sampled").register(registry);
+        promptTokens = Counter.builder("rollout.prompt.tokens").description("Prompt tokens received").register(registry);
+        prefixCacheHitTokens = Counter.builder("rollout.prefix.cache.hit.tokens")
+                .description("Prompt tokens whose K/V was found in the prefix cache").register(registry);
+        preemptions = Counter.builder("rollout.preemptions")
+                .description("Sequences preempted (blocks freed, recomputed later)").register(registry);
+        step = Timer.builder("rollout.step").description("Engine step: schedule, forward, sample").register(registry);
+        timeToFirstToken = Timer.builder("rollout.time.to.first.token")
+                .description("From submission to the first sampled token").register(registry);
+        meters.addAll(List.of(generatedTokens, promptTokens, prefixCacheHitTokens, preemptions, step, timeToFirstToken));
+        gauge(registry, "rollout.running.sequences", "Sequences being decoded or prefilled", running);
+        gauge(registry, "rollout.waiting.sequences", "Sequences queued", waiting);
+        gauge(registry, "rollout.kv.cache.blocks.used", "KV cache blocks referenced by sequences", blocksUsed);
+        gauge(registry, "rollout.kv.cache.blocks.total", "KV cache blocks", blocksTotal);
+        gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
+    }
+
+    void recordStep(long nanos) {
+        step.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void gauge(MeterRegistry registry, String name, String description, Supplier<Number> value) {
+        meters.add(Gauge.builder(name, value).description(description).register(registry));
+    }
+
+    @Override
+    public void close() {
+        meters.forEach(registry::remove);
+    }
+}

@@ -1,0 +1,83 @@
+package dev.rollout.engine;
+
+import ai.djl.Device;
+import ai.djl.util.cuda.CudaUtils;
+import dev.rollout.model.ModelConfig;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How many KV cache blocks fit: {@code (memory the cache may use − weights − activation peak of a max_batch_tokens
+ * step) × max_memory_percent / bytes per block}. On a GPU the memory is the device's free memory (the weights are
+ * already resident, so they are part of what is used). On the CPU libtorch allocates native memory, outside the Java
+ * heap: the memory is the machine's physical memory (as the JVM sees it, container limits included) less the most the
+ * Java heap may grow to, less the weights, and never more than the memory free right now (other processes count).
+ */
+final class KvCacheSizing {
+    private static final Logger LOG = LoggerFactory.getLogger(KvCacheSizing.class);
+
+    private KvCacheSizing() {}
+
+    static int numBlocks(ModelConfig model, EngineConfig config, long weightBytes, Device device) {
+        long perBlock = KvCache.bytesPerBlock(model, config.blockSize());
+        long activations = activationPeakBytes(model, config);
+        long available;
+        String source;
+        if (device != null && device.isGpu()) {
+            MemoryUsage gpu = CudaUtils.getGpuMemory(device);
+            available = gpu.getMax() - gpu.getUsed() - activations;
+            source = String.format("%s: %s free of %s (weights %s already resident), minus activation peak %s",
+                    device, mib(gpu.getMax() - gpu.getUsed()), mib(gpu.getMax()), mib(weightBytes), mib(activations));
+        } else {
+            com.sun.management.OperatingSystemMXBean os =
+                    (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            long physical = os.getTotalMemorySize();
+            long free = os.getFreeMemorySize();
+            long heap = Runtime.getRuntime().maxMemory();
+            long ours = physical - heap - weightBytes;
+            // Other processes on the machine count too: never plan for more than is free now (the weights are loaded,
+            // so free memory already excludes them).
+            long usable = Math.min(ours, free);
+            available = usable - activations;
+            source = String.format("CPU: min(physical %s - Java heap max %s - weights %s, free now %s) = %s,"
+                    + " minus activation peak %s", mib(physical), mib(heap), mib(weightBytes), mib(free), mib(usable),
+                    mib(activations));
+        }
+        long budget = (long) (Math.max(0, available) * config.maxMemoryPercent());
+        int blocks = (int) Math.min(Integer.MAX_VALUE, budget / perBlock);
+        LOG.info("KV cache sizing: {} = {}; x {} = {} for the cache: {} blocks of {} tokens ({} per block)", source,
+                mib(available), config.maxMemoryPercent(), mib(budget), blocks, config.blockSize(), kib(perBlock));
+        if (blocks < 1) {
+            throw new IllegalStateException("no memory left for the KV cache (" + source + " = " + mib(available)
+                    + "); lower max_batch_tokens, raise max_memory_percent or set num_blocks explicitly");
+        }
+        return blocks;
+    }
+
+    /**
+     * A rough upper bound of the transient memory of one forward over {@code maxBatchTokens} tokens: the residual
+     * stream and norms, q/k/v with their rotary copies, the fused MLP, the attention scores of one chunk against a full
+     * context, the K/V gathered for it, and the logits of {@code maxNumSeqs} sampling rows.
+     */
+    static long activationPeakBytes(ModelConfig m, EngineConfig c) {
+        long t = c.maxBatchTokens();
+        long context = Math.min(m.maxPositionEmbeddings(), 8192);
+        long stream = t * m.hiddenSize() * 4L;
+        long qkv = t * (m.qSize() + 2L * m.kvSize()) * 2L;
+        long mlp = t * m.intermediateSize() * 4L;
+        long scores = (long) m.numHeads() * t * context * 2L;
+        long gathered = 2L * context * m.kvSize() * 2L;
+        long logits = (long) Math.min(c.maxNumSeqs(), c.maxBatchTokens()) * m.vocabSize() * 2L;
+        return 4L * (stream + qkv + mlp + scores + gathered + logits);
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+
+    private static String kib(long bytes) {
+        return String.format("%.1f KiB", bytes / 1024.0);
+    }
+}

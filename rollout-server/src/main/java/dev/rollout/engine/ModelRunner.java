@@ -1,0 +1,87 @@
+package dev.rollout.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.PagedAttentionContext;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Runs one step's forward: the scheduled tokens of every sequence packed flat, their positions, and the paged
+ * attention context built from each sequence's slice. Per step it creates two index tensors here (plus those the
+ * context builds once for all layers), makes one forward, applies the LM head only to the rows that sample, and copies
+ * those logits to Java once. Everything it allocates lives in a per-step manager closed at the end of the step.
+ */
+final class ModelRunner {
+    private final CausalLM model;
+    private final KvCache cache;
+    private final NDManager manager;
+    private final int vocab;
+
+    ModelRunner(CausalLM model, KvCache cache, NDManager manager) {
+        this.model = model;
+        this.cache = cache;
+        this.manager = manager;
+        this.vocab = model.config().vocabSize();
+    }
+
+    int vocabSize() {
+        return vocab;
+    }
+
+    /**
+     * Makes the batch's block copies, then the forward. Returns the logits of the sampling chunks' last rows, in chunk
+     * order, flat {@code [rows * vocab]} (empty when no chunk samples).
+     */
+    float[] execute(ScheduledBatch batch) {
+        int total = batch.numTokens();
+        long[] tokenIds = new long[total];
+        long[] positions = new long[total];
+        List<PagedAttentionContext.SequenceSlice> slices = new ArrayList<>(batch.chunks().size());
+        long[] sampleRows = new long[batch.chunks().size()];
+        int numSampling = 0;
+        int row = 0;
+        for (ScheduledBatch.Chunk c : batch.chunks()) {
+            Sequence seq = c.sequence();
+            int start = seq.numComputedTokens;
+            for (int i = 0; i < c.numTokens(); i++) {
+                tokenIds[row] = seq.tokenAt(start + i);
+                positions[row] = start + i;
+                row++;
+            }
+            slices.add(new PagedAttentionContext.SequenceSlice(c.numTokens(), start + c.numTokens(), seq.blockTable()));
+            if (c.samples()) {
+                sampleRows[numSampling++] = row - 1;
+            }
+        }
+        for (ScheduledBatch.PaddingRow pad : batch.padding()) {
+            tokenIds[row] = pad.sequence().lastToken();
+            positions[row] = pad.position();
+            row++;
+            slices.add(new PagedAttentionContext.SequenceSlice(1, pad.position() + 1, pad.sequence().blockTable()));
+        }
+        try (NDManager step = manager.newSubManager()) {
+            if (!batch.copies().isEmpty()) {
+                long[] sources = new long[batch.copies().size()];
+                long[] targets = new long[sources.length];
+                for (int i = 0; i < sources.length; i++) {
+                    sources[i] = batch.copies().get(i).source();
+                    targets[i] = batch.copies().get(i).target();
+                }
+                cache.copyBlocks(sources, targets, step);
+            }
+            try (PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step)) {
+                NDArray hidden = model.forward(step.create(tokenIds), step.create(positions), ctx);
+                if (numSampling == 0) {
+                    return new float[0];
+                }
+                NDArray rows = numSampling == total ? hidden
+                        : hidden.get(new NDIndex("{}", step.create(Arrays.copyOf(sampleRows, numSampling))));
+                return model.logits(rows).toFloatArray();
+            }
+        }
+    }
+}
