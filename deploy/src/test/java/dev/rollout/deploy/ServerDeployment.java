@@ -39,8 +39,10 @@ final class ServerDeployment implements AutoCloseable {
                 .withNetworkAliases("rollout-server")
                 .withExposedPorts(GRPC_PORT, METRICS_PORT)
                 .withCopyToContainer(Transferable.of(AUTH_TOKEN + "\n", 0444), TOKEN_FILE)
+                // a fixed, small KV cache: sized from free memory it would take most of the machine
                 .withCommand("serve", "--model", "tiny", "--port", String.valueOf(GRPC_PORT),
-                        "--metrics-port", String.valueOf(METRICS_PORT), "--auth-token-file", TOKEN_FILE)
+                        "--metrics-port", String.valueOf(METRICS_PORT), "--auth-token-file", TOKEN_FILE,
+                        "--num-blocks", "512")
                 .withLogConsumer(serverLog)
                 // the image's own HEALTHCHECK (grpc.health.v1) decides when it is up
                 .waitingFor(Wait.forHealthcheck().withStartupTimeout(Duration.ofMinutes(3)));

@@ -113,6 +113,14 @@ class ServerDeploymentTest {
     }
 
     @Test
+    void modelInfoDescribesTheServedModelAndTheCacheItWasStartedWith() {
+        ModelInfo model = modelInfo();
+        assertEquals("LlamaForCausalLM", model.getArchitecture());
+        assertEquals(512, model.getKvCache().getNumBlocks());
+        assertTrue(model.getTensorsCount() > 0, "the model lists its tensors for weight sync");
+    }
+
+    @Test
     void generateBatchReturnsNCompletionsPerPromptWithTheirLogprobs() {
         long version = modelInfo().getWeightVersion();
         GenerateBatchResponse response = generate(3, 8);
