@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -39,20 +41,38 @@ public final class RolloutServer implements AutoCloseable {
     }
 
     /**
-     * Starts serving. {@code weightsManager} is where synced weights are created (the model's device).
+     * Starts serving on {@code options.port()} over Netty. {@code weightsManager} is where synced weights are created
+     * (the model's device).
      */
     public static RolloutServer start(ServedModel served, Engine engine, NDManager weightsManager, MeterRegistry registry,
                                       ServerOptions options) throws IOException {
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.port()))
+                .maxInboundMessageSize(options.maxInboundMessageBytes());
+        if (options.tlsCert() != null) {
+            builder.useTransportSecurity(options.tlsCert().toFile(), options.tlsKey().toFile());
+        }
+        return assemble(builder, served, engine, weightsManager, registry, options);
+    }
+
+    /**
+     * Serves the same service to this JVM only, under {@code name} (colocated training: the trainer hosts the engine
+     * and calls it through an in-process channel, with no network and no serialisation of tensors).
+     */
+    public static RolloutServer startInProcess(String name, ServedModel served, Engine engine, NDManager weightsManager,
+                                               MeterRegistry registry, ServerOptions options) throws IOException {
+        return assemble(InProcessServerBuilder.forName(name).maxInboundMessageSize(options.maxInboundMessageBytes()),
+                served, engine, weightsManager, registry, options);
+    }
+
+    private static RolloutServer assemble(ServerBuilder<?> builder, ServedModel served, Engine engine, NDManager weightsManager,
+                                          MeterRegistry registry, ServerOptions options) throws IOException {
         ExecutorService responses = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 daemonThreads("rollout-responses"));
         WeightSwapBarrier barrier = new WeightSwapBarrier();
         WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry);
         RolloutService service = new RolloutService(served, engine, weightSync, barrier, new AdmissionLimit(options.maxQueuedRequests()),
                 options.maxN(), options.device(), options.scheduler(), responses);
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.port()))
-                .maxInboundMessageSize(options.maxInboundMessageBytes())
-                .addService(service)
-                .addService(ProtoReflectionServiceV1.newInstance());
+        builder.addService(service).addService(ProtoReflectionServiceV1.newInstance());
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus(RolloutServiceGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
         builder.addService(health.getHealthService());
@@ -61,9 +81,6 @@ public final class RolloutServer implements AutoCloseable {
             builder.intercept(new AuthInterceptor(options.authToken(), options.authAll()));
         }
         builder.intercept(new MetricsInterceptor(registry));
-        if (options.tlsCert() != null) {
-            builder.useTransportSecurity(options.tlsCert().toFile(), options.tlsKey().toFile());
-        }
         Server server = builder.build().start();
         return new RolloutServer(engine, server, health, responses);
     }

@@ -162,16 +162,22 @@ public final class TrainingRun implements AutoCloseable {
      * step's record to {@code onStep}. Checkpoints every {@code save_steps} and at the end.
      */
     public void train(long deadlineNanos, Consumer<StepRecord> onStep) throws IOException {
-        while (loop.state().step() < config.maxSteps() && (deadlineNanos == 0 || System.nanoTime() < deadlineNanos)) {
+        int total = totalSteps();
+        while (loop.state().step() < total && (deadlineNanos == 0 || System.nanoTime() < deadlineNanos)) {
             StepRecord r = loop.step();
             metrics.record(r.step(), r.metrics());
             points.add(new TrainingPlot.Point(r.step(), r.metrics().getOrDefault("reward", Double.NaN),
                     r.metrics().getOrDefault("tokens_per_second", Double.NaN)));
             onStep.accept(r);
-            if (config.saveSteps() > 0 && r.step() % config.saveSteps() == 0 && r.step() < config.maxSteps()) {
+            if (config.saveSteps() > 0 && r.step() % config.saveSteps() == 0 && r.step() < total) {
                 save();
             }
         }
+    }
+
+    /** {@code max_steps}, or when it is -1 the steps that {@code num_train_epochs} passes over the prompts take. */
+    public int totalSteps() {
+        return loop.totalSteps();
     }
 
     public Path save() throws IOException {
