@@ -79,7 +79,7 @@ class GrafanaDashboardTest {
         Set<String> queried = queriedMetrics();
         for (String needed : List.of(
                 "rollout_generated_tokens_total", "rollout_running_sequences", "rollout_waiting_sequences",
-                "rollout_kv_cache_blocks_used", "rollout_kv_cache_blocks", "rollout_prefix_cache_hit_tokens_total",
+                "rollout_kv_cache_blocks_used", "rollout_kv_cache_blocks_total", "rollout_prefix_cache_hit_tokens_total",
                 "rollout_step_seconds_sum", "rollout_weight_version", "rollout_weight_sync_seconds_sum",
                 "rollout_trainer_reward", "rollout_trainer_loss")) {
             assertTrue(queried.contains(needed), "the dashboard shows " + needed);

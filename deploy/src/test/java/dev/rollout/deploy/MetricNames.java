@@ -12,11 +12,7 @@ import java.util.regex.Pattern;
 
 /** Metric names: those the product promises, and those a PromQL expression or a /metrics page mentions. */
 final class MetricNames {
-    /**
-     * The server's metrics, as design.md §5 names them (Prometheus names), but for the KV cache's size: §5 calls it
-     * rollout_kv_cache_blocks_total, yet Prometheus keeps the _total suffix for counters and the client library
-     * drops it from the gauge, so the server exports rollout_kv_cache_blocks.
-     */
+    /** The server's metrics, as design.md §5 names them (Prometheus names). */
     static final Set<String> SERVER = Set.of(
             "rollout_generated_tokens_total",
             "rollout_prompt_tokens_total",
@@ -25,7 +21,7 @@ final class MetricNames {
             "rollout_running_sequences",
             "rollout_waiting_sequences",
             "rollout_kv_cache_blocks_used",
-            "rollout_kv_cache_blocks",
+            "rollout_kv_cache_blocks_total",
             "rollout_preemptions_total",
             "rollout_step_seconds",
             "rollout_time_to_first_token_seconds",
