@@ -14,7 +14,7 @@ needs_build() {
 
 if needs_build; then
   echo "Building Rollout (first run or sources changed; about a minute)..." >&2
-  (cd "$root" && ./mvnw -q -B -DskipTests -Dmaven.test.skip=true package dependency:build-classpath \
+  (cd "$root" && ./mvnw -q -B -DskipTests package dependency:build-classpath \
       -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
     echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
 fi

@@ -1,6 +1,7 @@
 package dev.rollout.engine;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -40,7 +41,10 @@ final class EngineMetrics implements AutoCloseable {
         gauge(registry, "rollout.running.sequences", "Sequences being decoded or prefilled", running);
         gauge(registry, "rollout.waiting.sequences", "Sequences queued", waiting);
         gauge(registry, "rollout.kv.cache.blocks.used", "KV cache blocks referenced by sequences", blocksUsed);
-        gauge(registry, "rollout.kv.cache.blocks.total", "KV cache blocks", blocksTotal);
+        // The cache's size, constant for the engine's life. A counter, not a gauge, so that it keeps the name
+        // rollout_kv_cache_blocks_total: the Prometheus client strips _total from gauges.
+        meters.add(FunctionCounter.builder("rollout.kv.cache.blocks", blocksTotal, s -> s.get().doubleValue())
+                .description("KV cache blocks in all").register(registry));
         gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
     }
 

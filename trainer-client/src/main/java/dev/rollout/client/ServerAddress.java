@@ -5,12 +5,26 @@ import java.util.List;
 
 /** One rollout server as the trainer names it: {@code host:port} ({@code [v6addr]:port} for IPv6 literals). */
 public record ServerAddress(String host, int port) {
+    private static final String IN_PROCESS = "in-process:";
+
+    /** A server in this JVM (colocated training), reached through gRPC's in-process transport by name. */
+    public static ServerAddress inProcess(String name) {
+        return new ServerAddress(IN_PROCESS + name, 0);
+    }
+
+    public boolean isInProcess() {
+        return host.startsWith(IN_PROCESS);
+    }
+
+    String inProcessName() {
+        return host.substring(IN_PROCESS.length());
+    }
 
     public ServerAddress {
         if (host == null || host.isBlank()) {
             throw new IllegalArgumentException("server host is empty");
         }
-        if (port < 1 || port > 65535) {
+        if (host.startsWith(IN_PROCESS) ? port != 0 : port < 1 || port > 65535) {
             throw new IllegalArgumentException("server port " + port + " of '" + host + "' is outside 1..65535");
         }
     }
@@ -53,6 +67,9 @@ public record ServerAddress(String host, int port) {
 
     @Override
     public String toString() {
+        if (isInProcess()) {
+            return host;
+        }
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 }

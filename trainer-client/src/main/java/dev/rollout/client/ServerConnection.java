@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,9 +26,11 @@ final class ServerConnection implements AutoCloseable {
     ServerConnection(ServerAddress address, ClientConfig config) {
         this.address = address;
         this.config = config;
-        this.channel = NettyChannelBuilder.forAddress(address.host(), address.port(), credentials(config))
-                .maxInboundMessageSize(config.maxInboundMessageBytes())
-                .build();
+        this.channel = address.isInProcess()
+                ? InProcessChannelBuilder.forName(address.inProcessName()).maxInboundMessageSize(config.maxInboundMessageBytes()).build()
+                : NettyChannelBuilder.forAddress(address.host(), address.port(), credentials(config))
+                        .maxInboundMessageSize(config.maxInboundMessageBytes())
+                        .build();
         this.token = config.bearerToken() == null ? null : new BearerToken(config.bearerToken());
     }
 

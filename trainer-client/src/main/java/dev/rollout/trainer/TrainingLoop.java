@@ -71,7 +71,7 @@ public final class TrainingLoop {
         this.state = state;
         this.manager = manager;
         this.schedule = new LearningRateSchedule(config.learningRate(), config.lrSchedulerType(), config.warmupSteps(),
-                Math.max(1, config.maxSteps()));
+                totalSteps());
         int completions = config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps();
         if (completions % config.numGenerations() != 0) {
             throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps (" + completions
@@ -84,6 +84,15 @@ public final class TrainingLoop {
 
     public TrainingState state() {
         return state;
+    }
+
+    /** {@code max_steps}, or when it is -1 the steps that {@code num_train_epochs} passes over the prompts take. */
+    int totalSteps() {
+        if (config.maxSteps() > 0) {
+            return config.maxSteps();
+        }
+        double generations = Math.ceil(config.numTrainEpochs() * dataset.size() / promptsPerStep());
+        return Math.max(1, (int) generations * config.numIterations());
     }
 
     /** Prompts per generation: the completions of one optimizer step divided among the groups. */

@@ -104,7 +104,7 @@ final class ConfigKeys {
 
             // output
             text("output_dir", "trainer_output", false, "Where checkpoints, metrics.jsonl and plots go."),
-            integer("save_steps", 500, 1, "Save a checkpoint every this many optimizer steps (and always at the end)."),
+            integer("save_steps", 500, 0, "Save a checkpoint every this many optimizer steps (0: only at the end; always at the end)."),
             integer("logging_steps", 10, 1, "Print a progress line every this many optimizer steps; metrics.jsonl records every step."),
             word("device", "auto", List.of("auto", "cpu", "gpu"), "Device for training (and the colocated engine): a GPU when present (`auto`), or forced."),
 

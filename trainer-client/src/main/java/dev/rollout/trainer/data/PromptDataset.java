@@ -33,8 +33,11 @@ public final class PromptDataset {
         if (dataset.equals(ArithmeticDataset.NAME)) {
             return new PromptDataset(ArithmeticDataset.generate(seed, GENERATED_ROWS), seed);
         }
+        if (dataset.equals(AdditionDataset.NAME)) {
+            return new PromptDataset(AdditionDataset.generate(), seed);
+        }
         throw new IllegalArgumentException("dataset '" + dataset + "' is neither a file nor a built-in generator ("
-                + ArithmeticDataset.NAME + ")");
+                + ArithmeticDataset.NAME + ", " + AdditionDataset.NAME + ")");
     }
 
     public int size() {

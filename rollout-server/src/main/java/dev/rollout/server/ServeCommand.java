@@ -1,0 +1,212 @@
+package dev.rollout.server;
+
+import ai.djl.Device;
+import dev.rollout.engine.CacheInfo;
+import dev.rollout.engine.Engine;
+import dev.rollout.engine.EngineConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/** {@code rollout-server serve}: load a model, start the engine, serve gRPC and /metrics until SIGTERM. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = "Serve a model over gRPC (rollout.v1.RolloutService, grpc.health.v1.Health, server reflection) "
+                + "with Prometheus metrics. SIGTERM or Ctrl-C drains: new requests are refused, requests in flight get "
+                + "--shutdown-grace-seconds to finish, the rest are aborted, and the process exits 0.")
+public final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Option(names = "--model", defaultValue = "tiny", paramLabel = "tiny|30m|135m|DIR",
+            description = "A preset with random weights (tiny: the embedded model, 30m, 135m) or a Hugging Face checkpoint "
+                    + "directory (config.json, *.safetensors, tokenizer.json). Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of a preset's random weights. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--port", defaultValue = "50051", description = "gRPC port (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--metrics-port", defaultValue = "9400",
+            description = "HTTP port of /metrics in Prometheus text format (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+            description = "Where weights and KV cache live: auto picks the GPU when one is visible. Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--scheduler", defaultValue = "continuous", paramLabel = "continuous|static",
+            description = "continuous: paged KV cache, sequences join and leave every step. static: padded generate()-style "
+                    + "batches, the baseline. Default: ${DEFAULT-VALUE}.")
+    String scheduler;
+
+    @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV cache block. Default: ${DEFAULT-VALUE}.")
+    int blockSize;
+
+    @Option(names = "--num-blocks", defaultValue = "0",
+            description = "KV cache blocks; 0 sizes the cache from --max-memory-percent. Default: ${DEFAULT-VALUE}.")
+    int numBlocks;
+
+    @Option(names = "--max-memory-percent", defaultValue = "0.9",
+            description = "Fraction (0, 1] of the memory left after weights and activations that the KV cache may take "
+                    + "(on CPU: of what this JVM process may use). Default: ${DEFAULT-VALUE}.")
+    double maxMemoryPercent;
+
+    @Option(names = "--max-batch-tokens", defaultValue = "2048",
+            description = "Token budget of one engine step (prefill chunks plus one token per decoding sequence). Default: ${DEFAULT-VALUE}.")
+    int maxBatchTokens;
+
+    @Option(names = "--max-num-seqs", defaultValue = "256", description = "Sequences in one engine step at most. Default: ${DEFAULT-VALUE}.")
+    int maxNumSeqs;
+
+    @Option(names = "--max-n", defaultValue = "" + ServerOptions.DEFAULT_MAX_N,
+            description = "Largest completions-per-prompt (sampling.n) a request may ask for. Default: ${DEFAULT-VALUE}.")
+    int maxN;
+
+    @Option(names = "--max-queued-requests", defaultValue = "" + ServerOptions.DEFAULT_MAX_QUEUED_REQUESTS,
+            description = "Generation requests held at once (running or waiting); beyond it requests get RESOURCE_EXHAUSTED. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int maxQueuedRequests;
+
+    @Option(names = "--max-inbound-message-size", defaultValue = "256MiB", converter = ByteSize.class, paramLabel = "SIZE",
+            description = "Largest gRPC message the server accepts (a GenerateBatch request, one SyncWeights chunk): "
+                    + "bytes, or with a KiB/MiB/GiB suffix, below 2GiB. Clients must keep weight chunks under it. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int maxInboundMessageSize;
+
+    @Option(names = "--auth-token-file", paramLabel = "FILE",
+            description = "File holding a bearer token: SyncWeights and ResetPrefixCache then require "
+                    + "'authorization: Bearer <token>' metadata. Without it nothing is checked.")
+    Path authTokenFile;
+
+    @Option(names = "--auth-all", description = "Require the token on every RPC (the health service excepted, for probes).")
+    boolean authAll;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS with this certificate chain (needs --tls-key).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 private key of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--shutdown-grace-seconds", defaultValue = "30",
+            description = "On SIGTERM, how long requests in flight may take to finish before they are aborted. Default: ${DEFAULT-VALUE}.")
+    int shutdownGraceSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        if (authAll && authTokenFile == null) {
+            throw new IllegalArgumentException("--auth-all needs --auth-token-file");
+        }
+        String token = authTokenFile == null ? null : Files.readString(authTokenFile, StandardCharsets.UTF_8).strip();
+        EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
+        Device dev = parseDevice(device);
+        String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
+        ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageSize, token, authAll,
+                tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT));
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
+        Engine engine = new Engine(loaded.served().model(), new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens,
+                maxNumSeqs, schedulerKind, dev), registry);
+        RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
+        MetricsServer metrics = new MetricsServer(registry, metricsPort);
+        CacheInfo cache = engine.cacheInfo();
+        log.info("serving {} ({}, {} parameters) on {} with the {} scheduler: KV cache {} blocks x {} tokens = {} bytes ({} MiB); "
+                        + "gRPC on port {}{}{}, /metrics on port {}",
+                loaded.served().modelId(), loaded.served().model().config().architecture(), loaded.served().model().config().parameterCount(),
+                deviceName, options.scheduler(), cache.numBlocks(), cache.blockSize(), cache.bytes(), cache.bytes() >> 20,
+                server.port(), tlsCert != null ? " (TLS)" : "",
+                token != null ? (authAll ? ", token required on every RPC" : ", token required on SyncWeights/ResetPrefixCache") : "",
+                metrics.port());
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable drain = () -> {
+            log.info("draining: refusing new requests, waiting up to {} s for those in flight", shutdownGraceSeconds);
+            try {
+                server.drain(Duration.ofSeconds(shutdownGraceSeconds));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                metrics.close();
+                loaded.close();
+                log.info("stopped");
+                stopped.countDown();
+            }
+        };
+        // Handling the signals ourselves (not a shutdown hook) lets a drained server exit 0 instead of 143.
+        for (String signal : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(signal), s -> {
+                if (stopped.getCount() > 0) {
+                    new Thread(drain, "rollout-drain").start();
+                }
+            });
+        }
+        stopped.await();
+        return 0;
+    }
+
+    static EngineConfig.SchedulerKind parseScheduler(String value) {
+        return switch (value) {
+            case "continuous" -> EngineConfig.SchedulerKind.CONTINUOUS;
+            case "static" -> EngineConfig.SchedulerKind.STATIC;
+            default -> throw new IllegalArgumentException("--scheduler must be continuous or static, got '" + value + "'");
+        };
+    }
+
+    static Device parseDevice(String value) {
+        int gpus = ai.djl.engine.Engine.getInstance().getGpuCount();
+        return switch (value) {
+            case "auto" -> gpus > 0 ? Device.gpu() : Device.cpu();
+            case "cpu" -> Device.cpu();
+            case "gpu" -> {
+                if (gpus == 0) {
+                    throw new IllegalArgumentException("--device gpu but no GPU is visible to PyTorch (is the CUDA build of "
+                            + "libtorch on the classpath and CUDA_VISIBLE_DEVICES set?); use --device cpu or auto");
+                }
+                yield Device.gpu();
+            }
+            default -> throw new IllegalArgumentException("--device must be auto, cpu or gpu, got '" + value + "'");
+        };
+    }
+
+    /** "268435456", "256MiB", "64KiB", "1GiB" (also KB/MB/GB, K/M/G, all binary). */
+    static final class ByteSize implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            String v = value.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
+            long unit = 1;
+            if (v.endsWith("K")) {
+                unit = 1L << 10;
+            } else if (v.endsWith("M")) {
+                unit = 1L << 20;
+            } else if (v.endsWith("G")) {
+                unit = 1L << 30;
+            }
+            if (unit != 1) {
+                v = v.substring(0, v.length() - 1);
+            }
+            long bytes;
+            try {
+                bytes = Long.parseLong(v.trim()) * unit;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 268435456, 64MiB, 1GiB)");
+            }
+            if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("'" + value + "' must be between 1 byte and 2GiB - 1");
+            }
+            return (int) bytes;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.rollout.server;
+
+import ai.djl.ndarray.NDManager;
+import dev.rollout.engine.Engine;
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
+import dev.rollout.proto.v1.SyncWeightsResponse;
+import dev.rollout.weights.HostTensor;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Applies weight syncs to the serving model, one at a time. A second sync that starts while one is in progress is
+ * refused with {@code ABORTED} rather than queued: versions must strictly increase, so two trainers pushing at once
+ * is a bug to surface, and queueing would hold a second full staging copy of the weights in memory. The client may
+ * retry once the first has finished.
+ */
+public final class WeightSync {
+    private final Engine engine;
+    private final CausalLM model;
+    private final NDManager manager;
+    private final Map<String, long[]> expected = new LinkedHashMap<>();
+    private final Semaphore inProgress = new Semaphore(1);
+    private final WeightSwapBarrier barrier;
+    private final Timer syncTime;
+    private final Counter syncBytes;
+
+    /** @param manager where new weights are created: the device the model serves on */
+    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry) {
+        this.engine = engine;
+        this.barrier = barrier;
+        this.model = model;
+        this.manager = manager;
+        this.syncTime = Timer.builder("rollout.weight.sync").description("successful weight syncs, from the stream's start to the swap")
+                .register(registry);
+        this.syncBytes = Counter.builder("rollout.weight.sync.bytes").description("tensor bytes received by successful weight syncs")
+                .baseUnit("bytes").register(registry);
+        for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(model.config())) {
+            expected.put(t.name(), t.shape());
+        }
+    }
+
+    /** Claims the right to sync; the caller must {@link #release()} when the stream ends, however it ends. */
+    public WeightSyncSession begin() throws StatusException {
+        if (!inProgress.tryAcquire()) {
+            throw Status.ABORTED.withDescription("another weight sync is in progress; retry when it has finished").asException();
+        }
+        return new WeightSyncSession(expected, engine.weightVersion());
+    }
+
+    public void release() {
+        inProgress.release();
+    }
+
+    /**
+     * Builds the new weights off the engine thread (for a partial sync: the current ones with the sent tensors
+     * replaced), then, once no generation request is in flight ({@link WeightSwapBarrier}), swaps them in between two
+     * engine steps. Must be called between {@link #begin()} and {@link #release()}.
+     */
+    public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
+        ModelConfig config = model.config();
+        Map<String, HostTensor> all = new LinkedHashMap<>();
+        if (staged.partial()) {
+            for (HostTensor t : model.weights().toHost()) {
+                all.put(t.name(), t);
+            }
+        }
+        all.putAll(staged.tensors());
+        ModelWeights weights;
+        try {
+            weights = ModelWeights.fromHost(config, all, manager);
+        } catch (IllegalArgumentException e) {
+            throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
+        }
+        try {
+            barrier.swap(() -> {
+                engine.swapWeights(weights, staged.version());
+                return null;
+            });
+        } catch (Exception e) {
+            weights.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted; the old weights still serve: " + e).asException();
+        }
+        long nanos = System.nanoTime() - startNanos;
+        syncTime.record(nanos, TimeUnit.NANOSECONDS);
+        syncBytes.increment(staged.bytesReceived());
+        return SyncWeightsResponse.newBuilder()
+                .setVersion(staged.version())
+                .setTensorsUpdated(staged.tensors().size())
+                .setBytesReceived(staged.bytesReceived())
+                .setSeconds(nanos / 1e9)
+                .build();
+    }
+
+    /** The model's tensors, shape by name, as a sync must send them. */
+    public Map<String, long[]> expectedTensors() {
+        return expected;
+    }
+}

@@ -1,0 +1,64 @@
+package dev.rollout.trainer;
+
+import dev.rollout.client.RolloutClient;
+import dev.rollout.server.MetricsServer;
+import dev.rollout.trainer.config.RolloutMode;
+import dev.rollout.trainer.config.TrainerConfig;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code trainer train --config FILE.yaml [--set key=value ...] [--resume DIR]}. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = "Train with GRPO or RLOO as the YAML config says (TRL's option names; see docs/configuration.md). "
+                + "Writes metrics.jsonl, checkpoints (Hugging Face layout plus optimizer state) and a reward plot to output_dir.")
+public final class TrainCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
+    @Option(names = "--config", required = true, paramLabel = "FILE.yaml", description = "The training config.")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "Override a config key (dotted for sections, e.g. rollout.servers=host:50051). Repeatable.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--resume", paramLabel = "DIR",
+            description = "Continue from a checkpoint this trainer saved (output_dir/checkpoint-N): weights, optimizer, step.")
+    Path resume;
+
+    @Option(names = "--metrics-port", defaultValue = "9401",
+            description = "HTTP port of the trainer's /metrics (0: any free port, -1: none). Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainerConfig cfg = TrainerConfig.load(config, overrides);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (MetricsServer metrics = metricsPort < 0 ? null : new MetricsServer(registry, metricsPort);
+             TrainingRun run = new TrainingRun(cfg, resume, registry, Rollouts::create)) {
+            if (metrics != null) {
+                LOG.info("trainer metrics on http://localhost:{}/metrics", metrics.port());
+            }
+            run.publishInitialWeights(Rollouts.currentVersion(run.rollouts()));
+            ProgressLine progress = new ProgressLine(System.out, run.totalSteps(), 0);
+            run.train(0, r -> {
+                if (r.step() % cfg.loggingSteps() == 0 || r.step() == run.totalSteps()) {
+                    progress.print(r.step(), r.metrics());
+                }
+            });
+            Path last = run.save();
+            TrainingPlot.write(Path.of(cfg.outputDir()).resolve("reward.png"), "Rollout " + cfg.trainer().name().toLowerCase()
+                    + " on " + cfg.model(), run.points());
+            System.out.println("done: " + run.state().step() + " steps; final checkpoint " + last);
+        }
+        return 0;
+    }
+}

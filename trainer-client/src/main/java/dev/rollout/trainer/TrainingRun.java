@@ -1,0 +1,210 @@
+package dev.rollout.trainer;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.rollout.checkpoint.Checkpoint;
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.ModelWeights;
+import dev.rollout.proto.v1.ModelInfo;
+import dev.rollout.tiny.ModelPresets;
+import dev.rollout.trainer.config.RolloutMode;
+import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.data.PromptDataset;
+import dev.rollout.trainer.optim.AdamW;
+import dev.rollout.trainer.reward.RewardSet;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything one training run holds: the policy (and the reference model when β ≠ 0) on the trainer's device, the
+ * optimizer, the prompts and rewards, the rollout source, the metrics log; and the loop that steps until
+ * {@code max_steps} or a time limit, saving checkpoints every {@code save_steps} and at the end.
+ */
+public final class TrainingRun implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
+
+    private final TrainerConfig config;
+    private final Path outputDir;
+    private final NDManager manager;
+    private final Checkpoint source;
+    private final Policy policy;
+    private final AdamW optimizer;
+    private final RolloutSource rollouts;
+    private final TrainingLoop loop;
+    private final MetricsLog metrics;
+    private final List<TrainingPlot.Point> points = new ArrayList<>();
+
+    /**
+     * @param resumeFrom a checkpoint written by an earlier run ({@code output_dir/checkpoint-N}), or null to start from
+     *                   the config's model
+     * @param rolloutFactory makes the rollout source for this policy (server or colocate)
+     */
+    public TrainingRun(TrainerConfig config, Path resumeFrom, MeterRegistry registry, RolloutFactory rolloutFactory)
+            throws IOException {
+        this.config = config;
+        this.outputDir = Path.of(config.outputDir());
+        Files.createDirectories(outputDir);
+        Path modelDir = resumeFrom != null ? resumeFrom : resolveModel(config.model(), outputDir);
+        this.manager = NDManager.newBaseManager(device(config.device()));
+        boolean ok = false;
+        try {
+            this.source = Checkpoint.open(modelDir);
+            ModelWeights weights = source.loadWeights(manager);
+            weights.parameters().forEach(p -> p.setRequiresGradient(true));
+            this.policy = new Policy(new CausalLM(source.config(), weights));
+            CausalLM reference = null;
+            if (config.beta() != 0) {
+                // the reference is the model training started from, also when resuming
+                try (Checkpoint base = Checkpoint.open(resolveModel(config.model(), outputDir))) {
+                    reference = new CausalLM(base.config(), base.loadWeights(manager));
+                }
+            }
+            this.optimizer = new AdamW(weights.parameters(), config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
+                    config.weightDecay());
+            TrainingState state = resumeFrom != null ? TrainerCheckpoint.restore(resumeFrom, optimizer) : TrainingState.fresh();
+            this.rollouts = rolloutFactory.create(config, policy, source);
+            this.metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"), registry);
+            this.loop = new TrainingLoop(config, policy, reference, source.tokenizer(), rollouts,
+                    PromptDataset.open(config.dataset(), config.seed()), RewardSet.fromConfig(config), optimizer, state, manager);
+            ok = true;
+        } finally {
+            if (!ok) {
+                manager.close();
+            }
+        }
+    }
+
+    /** Makes the rollout source of a run once its policy exists. */
+    @FunctionalInterface
+    public interface RolloutFactory {
+        RolloutSource create(TrainerConfig config, Policy policy, Checkpoint model) throws IOException;
+    }
+
+    /** A preset name becomes a checkpoint directory under the output folder (made once); a path is used as it is. */
+    static Path resolveModel(String model, Path outputDir) throws IOException {
+        if (ModelPresets.isPreset(model)) {
+            Path dir = outputDir.resolve("base-model-" + model);
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                ModelPresets.materialize(model, 0, dir);
+            }
+            return dir;
+        }
+        Path dir = Path.of(model);
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("model '" + model + "' is neither a preset (" + String.join(", ", ModelPresets.NAMES)
+                    + ") nor a checkpoint directory");
+        }
+        return dir;
+    }
+
+    static Device device(String name) {
+        return switch (name) {
+            case "cpu" -> Device.cpu();
+            case "gpu" -> {
+                if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
+                    throw new IllegalArgumentException("device is gpu but no GPU is visible to libtorch");
+                }
+                yield Device.gpu();
+            }
+            case "auto" -> ai.djl.engine.Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+            default -> throw new IllegalArgumentException("device must be auto, cpu or gpu, got '" + name + "'");
+        };
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public TrainingState state() {
+        return loop.state();
+    }
+
+    public RolloutSource rollouts() {
+        return rollouts;
+    }
+
+    public Checkpoint source() {
+        return source;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public List<TrainingPlot.Point> points() {
+        return points;
+    }
+
+    /**
+     * Publishes the policy's weights before the first step, so the servers generate with exactly what is trained
+     * (they may have loaded another checkpoint, or this run resumes), as a version above all of theirs.
+     */
+    public void publishInitialWeights(long serverVersion) {
+        long version = Math.max(serverVersion, loop.state().weightVersion()) + 1;
+        RolloutSource.Publication p = rollouts.publish(version);
+        loop.state().setWeightVersion(version);
+        LOG.info("initial weights published as version {} ({} bytes in {} s)", version, p.bytes(), String.format("%.2f", p.seconds()));
+    }
+
+    /**
+     * Steps until {@code max_steps} or until {@code deadlineNanos} (System.nanoTime; 0 for none) passes, handing each
+     * step's record to {@code onStep}. Checkpoints every {@code save_steps} and at the end.
+     */
+    public void train(long deadlineNanos, Consumer<StepRecord> onStep) throws IOException {
+        int total = totalSteps();
+        while (loop.state().step() < total && (deadlineNanos == 0 || System.nanoTime() < deadlineNanos)) {
+            StepRecord r = loop.step();
+            metrics.record(r.step(), r.metrics());
+            points.add(new TrainingPlot.Point(r.step(), r.metrics().getOrDefault("reward", Double.NaN),
+                    r.metrics().getOrDefault("tokens_per_second", Double.NaN)));
+            onStep.accept(r);
+            if (config.saveSteps() > 0 && r.step() % config.saveSteps() == 0 && r.step() < total) {
+                save();
+            }
+        }
+    }
+
+    /** {@code max_steps}, or when it is -1 the steps that {@code num_train_epochs} passes over the prompts take. */
+    public int totalSteps() {
+        return loop.totalSteps();
+    }
+
+    public Path save() throws IOException {
+        Path dir = TrainerCheckpoint.save(outputDir, policy, source.config(), source.dir(), optimizer, loop.state());
+        LOG.info("checkpoint saved to {}", dir);
+        return dir;
+    }
+
+    @Override
+    public void close() {
+        try {
+            metrics.close();
+        } catch (IOException e) {
+            LOG.warn("closing metrics.jsonl: {}", e.getMessage());
+        }
+        rollouts.close();
+        try {
+            source.close();
+        } catch (IOException e) {
+            LOG.warn("closing the model files: {}", e.getMessage());
+        }
+        optimizer.close();
+        manager.close();
+    }
+
+    /** The servers' highest weight version, to publish above. */
+    static long highestVersion(List<ModelInfo> infos) {
+        return infos.stream().mapToLong(ModelInfo::getWeightVersion).max().orElse(0);
+    }
+}
