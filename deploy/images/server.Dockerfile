@@ -21,6 +21,8 @@ USER rollout
 WORKDIR /home/rollout
 # DJL unpacks its native libraries under the home folder; it must not call out to the network (offline=true).
 ENV OPT_OUT_TRACKING=true
+# libtorch's idle OpenMP threads sleep instead of spinning (see dev.rollout.model.TorchThreads)
+ENV OMP_WAIT_POLICY=PASSIVE
 EXPOSE 50051 9400
 
 # grpc.health.v1 through a small JVM client; a cold model load takes a while, hence the start period.
@@ -28,5 +30,5 @@ HEALTHCHECK --interval=5s --timeout=15s --start-period=120s --retries=3 \
   CMD ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-cp", "/opt/rollout/lib/*", \
        "dev.rollout.deploy.HealthProbe", "--port", "50051"]
 
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.server.Main"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.server.Main"]
 CMD ["serve", "--model", "tiny", "--port", "50051", "--metrics-port", "9400"]

@@ -17,10 +17,12 @@ RUN mkdir -p /var/lib/rollout && chown rollout:rollout /var/lib/rollout
 USER rollout
 WORKDIR /var/lib/rollout
 ENV OPT_OUT_TRACKING=true
+# libtorch's idle OpenMP threads sleep instead of spinning (see dev.rollout.model.TorchThreads)
+ENV OMP_WAIT_POLICY=PASSIVE
 EXPOSE 9401
 
 # A run to completion, not a service: its exit status is its health (a Kubernetes Job reads it).
 HEALTHCHECK NONE
 
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.trainer.Main"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.trainer.Main"]
 CMD ["train", "--config", "/etc/rollout/trainer.yaml"]

@@ -24,6 +24,7 @@ final class EngineMetrics implements AutoCloseable {
     final Timer timeToFirstToken;
     private final MeterRegistry registry;
     private final List<Meter> meters = new ArrayList<>();
+    private final Supplier<Number> blocksTotal;
 
     EngineMetrics(MeterRegistry registry, Supplier<Number> running, Supplier<Number> waiting,
                   Supplier<Number> blocksUsed, Supplier<Number> blocksTotal, Supplier<Number> weightVersion) {
@@ -43,7 +44,8 @@ final class EngineMetrics implements AutoCloseable {
         gauge(registry, "rollout.kv.cache.blocks.used", "KV cache blocks referenced by sequences", blocksUsed);
         // The cache's size, constant for the engine's life. A counter, not a gauge, so that it keeps the name
         // rollout_kv_cache_blocks_total: the Prometheus client strips _total from gauges.
-        meters.add(FunctionCounter.builder("rollout.kv.cache.blocks", blocksTotal, s -> s.get().doubleValue())
+        this.blocksTotal = blocksTotal; // a function counter holds its object weakly
+        meters.add(FunctionCounter.builder("rollout.kv.cache.blocks", this.blocksTotal, s -> s.get().doubleValue())
                 .description("KV cache blocks in all").register(registry));
         gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
     }
