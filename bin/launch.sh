@@ -21,4 +21,7 @@ fi
 
 cp="$root/proto/target/classes:$root/common/target/classes:$root/rollout-server/target/classes:$root/trainer-client/target/classes:$(cat "$stamp")"
 export OPT_OUT_TRACKING=true
-exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} -Djava.awt.headless=true -Doffline=true -cp "$cp" "$main_class" "$@"
+# libtorch's idle OpenMP threads sleep instead of spinning, so processes sharing cores do not starve each other
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} --add-modules jdk.incubator.vector -Djava.awt.headless=true -Doffline=true \
+  -cp "$cp" "$main_class" "$@"

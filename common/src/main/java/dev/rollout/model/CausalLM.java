@@ -60,7 +60,7 @@ public final class CausalLM implements AutoCloseable {
         // Every temporary, including views of the weights, dies with the scope; autograd keeps what backward needs.
         try (NDScope scope = new NDScope()) {
             NDArray x = w.embed().get(new NDIndex("{}", tokenIds));
-            RotaryEmbedding.Tables tables = rope.at(positions);
+            RotaryEmbedding.Rotation rotation = rope.at(positions);
             for (int i = 0; i < w.layers().size(); i++) {
                 ModelWeights.Layer l = w.layers().get(i);
                 NDArray qkv = linear(rmsNorm(x, l.inputNorm(), eps), l.qkv());
@@ -68,17 +68,13 @@ public final class CausalLM implements AutoCloseable {
                     qkv = qkv.add(l.qkvBias());
                 }
                 qkv = qkv.reshape(t, heads + 2L * kvHeads, headDim);
-                NDArray qk = qkv.get(new NDIndex(":, :{}", heads + kvHeads));
                 if (l.qNorm() != null) {
                     NDArray normWeight = NDArrays.concat(new NDList(
                             l.qNorm().reshape(1, headDim).repeat(0, heads), l.kNorm().reshape(1, headDim).repeat(0, kvHeads)));
-                    qk = rmsNorm(qk, normWeight, eps);
+                    qkv = NDArrays.concat(new NDList(rmsNorm(qkv.get(new NDIndex(":, :{}", heads + kvHeads)), normWeight, eps),
+                            qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
                 }
-                qk = rope.apply(qk, tables);
-                NDArray attn = ctx.attend(i,
-                        qk.get(new NDIndex(":, :{}", heads)),
-                        qk.get(new NDIndex(":, {}:", heads)),
-                        qkv.get(new NDIndex(":, {}:", heads + kvHeads)));
+                NDArray attn = ctx.attend(i, qkv, rotation);
                 x = x.add(linear(attn, l.o()));
                 NDArray gateUp = linear(rmsNorm(x, l.postNorm(), eps), l.gateUp());
                 NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));

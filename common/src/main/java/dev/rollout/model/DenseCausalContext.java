@@ -1,6 +1,7 @@
 package dev.rollout.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -22,7 +23,11 @@ public final class DenseCausalContext implements AttentionContext {
     }
 
     @Override
-    public NDArray attend(int layer, NDArray q, NDArray k, NDArray v) {
+    public NDArray attend(int layer, NDArray qkv, RotaryEmbedding.Rotation rotation) {
+        NDList split = rotation.split(qkv);
+        NDArray q = split.get(0);
+        NDArray k = split.get(1);
+        NDArray v = split.get(2);
         long heads = q.getShape().get(1);
         long kvHeads = k.getShape().get(1);
         long headDim = q.getShape().get(2);

@@ -10,15 +10,22 @@ import ai.djl.ndarray.types.Shape;
 /**
  * Rotary position embeddings in Hugging Face's rotate-half convention, from precomputed tables:
  * {@code x * cos + rotateHalf(x) * sin} with the sign of rotate-half folded into the sine table, so a rotation costs
- * two slices, a concat, two multiplies and an add whatever the number of heads.
+ * two slices, a concat, two multiplies and an add whatever the number of heads. The same tables are kept as Java
+ * arrays for kernels that rotate in place on the CPU ({@link #rotate}); both round alike (a product, a product, a sum).
  */
 public final class RotaryEmbedding implements AutoCloseable {
     private final int headDim;
+    private final int numHeads;
+    private final int numKvHeads;
+    private final float[] cosTable;       // [maxPositions * headDim]
+    private final float[] signedSinTable; // [maxPositions * headDim]
     private final NDArray cos;        // [maxPositions, headDim]: cos(p * f_i) for both halves
     private final NDArray signedSin;  // [maxPositions, headDim]: -sin for the first half, +sin for the second
 
     public RotaryEmbedding(ModelConfig config, NDManager manager) {
         this.headDim = config.headDim();
+        this.numHeads = config.numHeads();
+        this.numKvHeads = config.numKvHeads();
         int positions = config.maxPositionEmbeddings();
         float[] inv = inverseFrequencies(config);
         int half = headDim / 2;
@@ -36,6 +43,8 @@ public final class RotaryEmbedding implements AutoCloseable {
                 s[p * headDim + half + i] = sv;
             }
         }
+        this.cosTable = c;
+        this.signedSinTable = s;
         this.cos = manager.create(c, new Shape(positions, headDim));
         this.signedSin = manager.create(s, new Shape(positions, headDim));
     }
@@ -66,21 +75,80 @@ public final class RotaryEmbedding implements AutoCloseable {
         return inv;
     }
 
-    /** The tables' rows for these positions, shaped [T, 1, headDim] to broadcast over heads. */
-    public Tables at(NDArray positions) {
-        long t = positions.getShape().get(0);
-        NDIndex rows = new NDIndex("{}", positions);
-        return new Tables(cos.get(rows).reshape(t, 1, headDim), signedSin.get(rows).reshape(t, 1, headDim));
+    public int headDim() {
+        return headDim;
     }
 
-    /** Rotates x [T, heads, headDim]. */
-    public NDArray apply(NDArray x, Tables tables) {
+    /** Query heads, which lead each row of a fused qkv tensor. */
+    public int numHeads() {
+        return numHeads;
+    }
+
+    /** Key (and value) heads, which follow the query heads in a fused qkv tensor. */
+    public int numKvHeads() {
+        return numKvHeads;
+    }
+
+    /** The rotation at these positions (int64 [T]); tensor tables are looked up only if the tensor path asks. */
+    public Rotation at(NDArray positions) {
+        return new Rotation(positions);
+    }
+
+    /**
+     * Rotates, in place, {@code heads} consecutive heads of {@code headDim} floats starting at {@code x[offset]}, for
+     * a token at {@code position}: the same arithmetic as the tensor path, for CPU kernels.
+     */
+    public void rotate(float[] x, int offset, int heads, int position) {
         int half = headDim / 2;
-        NDArray rotated = NDArrays.concat(new NDList(x.get(new NDIndex("..., {}:", half)), x.get(new NDIndex("..., :{}", half))), -1);
-        return x.mul(tables.cos()).add(rotated.mul(tables.signedSin()));
+        int t = position * headDim;
+        for (int h = 0; h < heads; h++) {
+            int o = offset + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float a = x[o + i];
+                float b = x[o + half + i];
+                x[o + i] = a * cosTable[t + i] + b * signedSinTable[t + i];
+                x[o + half + i] = b * cosTable[t + half + i] + a * signedSinTable[t + half + i];
+            }
+        }
     }
 
-    public record Tables(NDArray cos, NDArray signedSin) {}
+    /** One forward's rotation: its positions, and their table rows once the tensor path has asked for them. */
+    public final class Rotation {
+        private final NDArray positions;
+        private NDArray cosRows;       // [T, 1, headDim], broadcast over heads
+        private NDArray signedSinRows;
+
+        private Rotation(NDArray positions) {
+            this.positions = positions;
+        }
+
+        public RotaryEmbedding embedding() {
+            return RotaryEmbedding.this;
+        }
+
+        /** Rotates x [T, heads, headDim] with tensor ops (any device, differentiable). */
+        public NDArray apply(NDArray x) {
+            if (cosRows == null) {
+                long t = positions.getShape().get(0);
+                NDIndex rows = new NDIndex("{}", positions);
+                cosRows = cos.get(rows).reshape(t, 1, headDim);
+                signedSinRows = signedSin.get(rows).reshape(t, 1, headDim);
+            }
+            int half = headDim / 2;
+            NDArray rotated = NDArrays.concat(new NDList(x.get(new NDIndex("..., {}:", half)), x.get(new NDIndex("..., :{}", half))), -1);
+            return x.mul(cosRows).add(rotated.mul(signedSinRows));
+        }
+
+        /**
+         * Splits qkv [T, heads + 2 kvHeads, headDim] into rotated q [T, heads, headDim], rotated k [T, kvHeads,
+         * headDim] and v [T, kvHeads, headDim], with tensor ops: q and k are rotated together.
+         */
+        public NDList split(NDArray qkv) {
+            NDArray qk = apply(qkv.get(new NDIndex(":, :{}", numHeads + numKvHeads)));
+            return new NDList(qk.get(new NDIndex(":, :{}", numHeads)), qk.get(new NDIndex(":, {}:", numHeads)),
+                    qkv.get(new NDIndex(":, {}:", numHeads + numKvHeads)));
+        }
+    }
 
     @Override
     public void close() {

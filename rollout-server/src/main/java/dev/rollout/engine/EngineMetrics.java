@@ -1,6 +1,7 @@
 package dev.rollout.engine;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,6 +24,7 @@ final class EngineMetrics implements AutoCloseable {
     final Timer timeToFirstToken;
     private final MeterRegistry registry;
     private final List<Meter> meters = new ArrayList<>();
+    private final Supplier<Number> blocksTotal;
 
     EngineMetrics(MeterRegistry registry, Supplier<Number> running, Supplier<Number> waiting,
                   Supplier<Number> blocksUsed, Supplier<Number> blocksTotal, Supplier<Number> weightVersion) {
@@ -40,7 +42,11 @@ final class EngineMetrics implements AutoCloseable {
         gauge(registry, "rollout.running.sequences", "Sequences being decoded or prefilled", running);
         gauge(registry, "rollout.waiting.sequences", "Sequences queued", waiting);
         gauge(registry, "rollout.kv.cache.blocks.used", "KV cache blocks referenced by sequences", blocksUsed);
-        gauge(registry, "rollout.kv.cache.blocks.total", "KV cache blocks", blocksTotal);
+        // The cache's size, constant for the engine's life. A counter, not a gauge, so that it keeps the name
+        // rollout_kv_cache_blocks_total: the Prometheus client strips _total from gauges.
+        this.blocksTotal = blocksTotal; // a function counter holds its object weakly
+        meters.add(FunctionCounter.builder("rollout.kv.cache.blocks", this.blocksTotal, s -> s.get().doubleValue())
+                .description("KV cache blocks in all").register(registry));
         gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
     }
 

@@ -2,6 +2,7 @@ package dev.rollout.server;
 
 import ai.djl.Device;
 import dev.rollout.engine.CacheInfo;
+import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -110,6 +111,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--auth-all needs --auth-token-file");
         }
         String token = authTokenFile == null ? null : Files.readString(authTokenFile, StandardCharsets.UTF_8).strip();
+        int threads = TorchThreads.configure();
         EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
         Device dev = parseDevice(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
@@ -123,10 +125,10 @@ public final class ServeCommand implements Callable<Integer> {
         RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();
-        log.info("serving {} ({}, {} parameters) on {} with the {} scheduler: KV cache {} blocks x {} tokens = {} bytes ({} MiB); "
-                        + "gRPC on port {}{}{}, /metrics on port {}",
+        log.info("serving {} ({}, {} parameters) on {} ({} libtorch thread(s) per op) with the {} scheduler: "
+                        + "KV cache {} blocks x {} tokens = {} bytes ({} MiB); gRPC on port {}{}{}, /metrics on port {}",
                 loaded.served().modelId(), loaded.served().model().config().architecture(), loaded.served().model().config().parameterCount(),
-                deviceName, options.scheduler(), cache.numBlocks(), cache.blockSize(), cache.bytes(), cache.bytes() >> 20,
+                deviceName, threads, options.scheduler(), cache.numBlocks(), cache.blockSize(), cache.bytes(), cache.bytes() >> 20,
                 server.port(), tlsCert != null ? " (TLS)" : "",
                 token != null ? (authAll ? ", token required on every RPC" : ", token required on SyncWeights/ResetPrefixCache") : "",
                 metrics.port());

@@ -81,7 +81,7 @@ class EngineTest {
             long prompt = PROMPTS.stream().mapToLong(p -> p.length).sum();
             assertEquals(generated, registry.get("rollout.generated.tokens").counter().count());
             assertEquals(prompt, registry.get("rollout.prompt.tokens").counter().count());
-            assertEquals(128, registry.get("rollout.kv.cache.blocks.total").gauge().value());
+            assertEquals(128, registry.get("rollout.kv.cache.blocks").functionCounter().count());
             assertEquals(0, registry.get("rollout.kv.cache.blocks.used").gauge().value());
             assertEquals(0, registry.get("rollout.running.sequences").gauge().value());
             assertEquals(12, registry.get("rollout.time.to.first.token").timer().count());

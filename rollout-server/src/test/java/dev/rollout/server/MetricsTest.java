@@ -71,8 +71,7 @@ class MetricsTest {
         assertEquals(6, value(scrape, "rollout_generated_tokens_total"));
         // the second request finds the first's two full 16-token blocks of the prompt in the prefix cache
         assertEquals(32, value(scrape, "rollout_prefix_cache_hit_tokens_total"));
-        // Prometheus reserves _total for counters, so the gauge rollout.kv.cache.blocks.total is exposed without it
-        assertEquals(TestServer.NUM_BLOCKS, value(scrape, "rollout_kv_cache_blocks"));
+        assertEquals(TestServer.NUM_BLOCKS, value(scrape, "rollout_kv_cache_blocks_total"));
         assertEquals(0, value(scrape, "rollout_kv_cache_blocks_used"));
         assertEquals(0, value(scrape, "rollout_running_sequences"));
         assertEquals(0, value(scrape, "rollout_waiting_sequences"));

@@ -1,6 +1,7 @@
 package dev.rollout.trainer;
 
 import ai.djl.ndarray.NDManager;
+import dev.rollout.model.TorchThreads;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
@@ -60,18 +61,24 @@ public final class DemoCommand implements Callable<Integer> {
             description = "The rollout server's /metrics port. Default: ${DEFAULT-VALUE}.")
     int metricsPort;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "Override a key of the demo's training config (as in train --set, e.g. learning_rate=5e-4). Repeatable.")
+    List<String> overrides = new ArrayList<>();
+
     @Option(names = "--trainer-metrics-port", defaultValue = "9401",
             description = "The trainer's /metrics port (-1: none). Default: ${DEFAULT-VALUE}.")
     int trainerMetricsPort;
 
     @Override
     public Integer call() throws Exception {
+        // The server process and this one take turns on the same cores (generate, then train): see TorchThreads.
+        TorchThreads.configure();
         long start = System.nanoTime();
         long deadline = start + (long) (minutes * 60e9);
         PrintStream o = System.out;
         Path dir = runFolder();
         Path model = TrainingRun.resolveModel("tiny", dir);
-        TrainerConfig config = TrainerConfig.parse(config(model, dir), List.of());
+        TrainerConfig config = TrainerConfig.parse(config(model, dir), overrides);
 
         o.println("Rollout demo: GRPO on the embedded tiny model (" + String.format(Locale.ROOT, "%,d",
                 dev.rollout.tiny.ModelPresets.config("tiny").parameterCount()) + " parameters), run folder " + dir);

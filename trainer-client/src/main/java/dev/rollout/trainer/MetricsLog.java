@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +17,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Per-step metrics under TRL's names: one JSON line per step in {@code metrics.jsonl}, and the latest value of each as
- * a gauge on the trainer's {@code /metrics}, named {@code rollout_trainer_} + the TRL name with every character outside
- * [a-zA-Z0-9] turned into {@code _} (so {@code rewards/accuracy/mean} is {@code rollout_trainer_rewards_accuracy_mean}).
+ * a gauge on the trainer's {@code /metrics}. The Prometheus name is {@code rollout_trainer_} + the TRL name with
+ * {@code /} as {@code _}; durations end in {@code _seconds}; per-function rewards share one name with a
+ * {@code function} label ({@code rewards/accuracy/mean} is {@code rollout_trainer_rewards_mean{function="accuracy"}}).
+ * deploy/README.md lists them; the Grafana dashboard queries them.
  */
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,8 +35,19 @@ public final class MetricsLog implements AutoCloseable {
         this.registry = registry;
     }
 
-    public static String prometheusName(String trlName) {
-        return "rollout_trainer_" + trlName.replaceAll("[^a-zA-Z0-9]", "_");
+    /** A gauge's Prometheus name and labels. */
+    record PrometheusMetric(String name, Tags tags) {}
+
+    static PrometheusMetric prometheusName(String trlName) {
+        String[] parts = trlName.split("/");
+        if (parts.length == 3 && parts[0].equals("rewards")) {
+            return new PrometheusMetric("rollout_trainer_rewards_" + parts[2], Tags.of("function", parts[1]));
+        }
+        String name = "rollout_trainer_" + trlName.replaceAll("[^a-zA-Z0-9]", "_").replace("sampling_sampling_", "sampling_");
+        if (trlName.startsWith("time/") || trlName.equals("step_time")) {
+            name += "_seconds";
+        }
+        return new PrometheusMetric(name, Tags.empty());
     }
 
     public void record(int step, Map<String, Double> metrics) throws IOException {
@@ -48,7 +62,9 @@ public final class MetricsLog implements AutoCloseable {
             if (registry != null) {
                 latest.computeIfAbsent(k, name -> {
                     AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
-                    Gauge.builder(prometheusName(name), ref, r -> r.get()).description("TRL metric " + name).register(registry);
+                    PrometheusMetric metric = prometheusName(name);
+                    Gauge.builder(metric.name(), ref, r -> r.get()).tags(metric.tags()).description("TRL metric " + name)
+                            .register(registry);
                     return ref;
                 }).set(v == null ? Double.NaN : v);
             }
@@ -56,7 +72,8 @@ public final class MetricsLog implements AutoCloseable {
         if (registry != null) {
             latest.computeIfAbsent("global_step", name -> {
                 AtomicReference<Double> ref = new AtomicReference<>(0.0);
-                Gauge.builder(prometheusName(name), ref, r -> r.get()).register(registry);
+                Gauge.builder(prometheusName(name).name(), ref, r -> r.get()).description("optimizer steps taken")
+                        .register(registry);
                 return ref;
             }).set((double) step);
         }

@@ -32,6 +32,8 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx2g");
+        cmd.add("--add-modules");
+        cmd.add("jdk.incubator.vector");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.rollout.server.Main");
@@ -39,6 +41,7 @@ public final class ServerProcess implements AutoCloseable {
         cmd.addAll(serveArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OPT_OUT_TRACKING", "true");
+        pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
         return new ServerProcess(pb.start(), log);
     }
 

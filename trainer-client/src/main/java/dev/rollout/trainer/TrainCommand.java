@@ -1,6 +1,7 @@
 package dev.rollout.trainer;
 
 import dev.rollout.client.RolloutClient;
+import dev.rollout.model.TorchThreads;
 import dev.rollout.server.MetricsServer;
 import dev.rollout.trainer.config.RolloutMode;
 import dev.rollout.trainer.config.TrainerConfig;
@@ -41,6 +42,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainerConfig cfg = TrainerConfig.load(config, overrides);
+        LOG.info("libtorch uses {} thread(s) per op", TorchThreads.configure());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (MetricsServer metrics = metricsPort < 0 ? null : new MetricsServer(registry, metricsPort);
              TrainingRun run = new TrainingRun(cfg, resume, registry, Rollouts::create)) {

@@ -1,0 +1,28 @@
+# The trainer: GRPO / RLOO against one or more rollout servers; Prometheus /metrics on 9401.
+#
+# Same build context as server.Dockerfile (deploy/README.md):
+#   docker build -f deploy/images/trainer.Dockerfile -t rollout-trainer deploy/target/image
+# Mount the training config at /etc/rollout/trainer.yaml (the Kubernetes Job mounts its ConfigMap there).
+ARG BASE_IMAGE=eclipse-temurin:17-jre
+FROM ${BASE_IMAGE}
+
+ARG UID=10001
+# The same first layers as server.Dockerfile, so both images share them.
+RUN groupadd --system --gid "${UID}" rollout \
+ && useradd --system --uid "${UID}" --gid rollout --create-home --home-dir /home/rollout --shell /usr/sbin/nologin rollout
+COPY lib/ /opt/rollout/lib/
+COPY app/ /opt/rollout/lib/
+RUN mkdir -p /var/lib/rollout && chown rollout:rollout /var/lib/rollout
+
+USER rollout
+WORKDIR /var/lib/rollout
+ENV OPT_OUT_TRACKING=true
+# libtorch's idle OpenMP threads sleep instead of spinning (see dev.rollout.model.TorchThreads)
+ENV OMP_WAIT_POLICY=PASSIVE
+EXPOSE 9401
+
+# A run to completion, not a service: its exit status is its health (a Kubernetes Job reads it).
+HEALTHCHECK NONE
+
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.trainer.Main"]
+CMD ["train", "--config", "/etc/rollout/trainer.yaml"]
