@@ -69,7 +69,9 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
         }
         this.cache = cache;
         this.sequences = List.copyOf(sequences);
-        this.onCpu = VECTOR_API && "cpu".equals(cache.keys(0).getDevice().getDeviceType());
+        // the kernel reads the cache through one direct buffer per tensor, which cannot exceed 2 GiB
+        this.onCpu = VECTOR_API && "cpu".equals(cache.keys(0).getDevice().getDeviceType())
+                && cache.keys(0).size() * 4 < Integer.MAX_VALUE;
         int bs = cache.blockSize();
         int t = 0;
         for (SequenceSlice s : sequences) {

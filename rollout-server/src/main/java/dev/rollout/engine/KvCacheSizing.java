@@ -49,6 +49,16 @@ final class KvCacheSizing {
         int blocks = (int) Math.min(Integer.MAX_VALUE, budget / perBlock);
         LOG.info("KV cache sizing: {} = {}; x {} = {} for the cache: {} blocks of {} tokens ({} per block)", source,
                 mib(available), config.maxMemoryPercent(), mib(budget), blocks, config.blockSize(), kib(perBlock));
+        if (device == null || !device.isGpu()) {
+            // On CPU the attention kernel reads each layer's K and V tensor through one direct buffer (at most 2 GiB);
+            // a cache that large already holds millions of tokens, more than a CPU can attend over usefully.
+            long perLayerTensorPerBlock = perBlock / (2L * model.numLayers());
+            int cap = (int) (Integer.MAX_VALUE / perLayerTensorPerBlock);
+            if (blocks > cap) {
+                LOG.info("KV cache capped at {} blocks on CPU (2 GiB per layer tensor)", cap);
+                blocks = cap;
+            }
+        }
         if (blocks < 1) {
             throw new IllegalStateException("no memory left for the KV cache (" + source + " = " + mib(available)
                     + "); lower max_batch_tokens, raise max_memory_percent or set num_blocks explicitly");

@@ -38,14 +38,14 @@ import picocli.CommandLine.Option;
                 + "reward.png, samples.md and the final checkpoint to the run folder.")
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--max-steps", defaultValue = "150", description = "GRPO steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-steps", defaultValue = "600", description = "GRPO steps. Default: ${DEFAULT-VALUE}.")
     int maxSteps;
 
     @Option(names = "--minutes", defaultValue = "3",
             description = "Stop GRPO early when the whole demo has run this long. Default: ${DEFAULT-VALUE}.")
     double minutes;
 
-    @Option(names = "--warmup-steps", defaultValue = "60", description = "Supervised warm-up steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup-steps", defaultValue = "100", description = "Supervised warm-up steps. Default: ${DEFAULT-VALUE}.")
     int warmupSteps;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of prompts, sampling and warm-up. Default: ${DEFAULT-VALUE}.")
@@ -83,8 +83,11 @@ public final class DemoCommand implements Callable<Integer> {
         o.println("Rollout demo: GRPO on the embedded tiny model (" + String.format(Locale.ROOT, "%,d",
                 dev.rollout.tiny.ModelPresets.config("tiny").parameterCount()) + " parameters), run folder " + dir);
         o.println("starting rollout-server on localhost:" + port + " (log: " + dir.resolve("server.log") + ")");
+        // 4096 blocks of 16 tokens (128 MiB for this model) hold every sequence of a step many times over; sizing from
+        // free memory would take most of the machine, which the trainer shares.
         try (ServerProcess server = ServerProcess.start(List.of("--model", model.toString(), "--port", Integer.toString(port),
-                "--metrics-port", Integer.toString(metricsPort)), port, metricsPort, dir.resolve("server.log"))) {
+                "--metrics-port", Integer.toString(metricsPort), "--num-blocks", "4096"), port, metricsPort,
+                dir.resolve("server.log"))) {
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             try (MetricsServer trainerMetrics = trainerMetricsPort < 0 ? null : new MetricsServer(registry, trainerMetricsPort);
                  TrainingRun run = new TrainingRun(config, null, registry, Rollouts::create)) {
@@ -145,7 +148,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "gradient_accumulation_steps: 1",
                 "max_completion_length: 4",
                 "temperature: 1.0",
-                "learning_rate: 1.0e-3",
+                "learning_rate: 5.0e-4",
                 "lr_scheduler_type: constant",
                 "beta: 0.0",
                 "loss_type: dapo",
