@@ -1,0 +1,78 @@
+package dev.rollout.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code trainer demo} with small settings: a real server process, a short warm-up, three GRPO steps. */
+class DemoCommandTest {
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void shortDemoExitsZeroWritesEveryArtifactAndLeavesNoProcess() throws Exception {
+        Path out = tmp.resolve("demo");
+        int exit = Main.run("demo", "--max-steps", "3", "--warmup-steps", "5", "--out", out.toString(),
+                "--port", Integer.toString(freePort()), "--metrics-port", Integer.toString(freePort()),
+                "--trainer-metrics-port", "-1");
+
+        assertEquals(0, exit);
+        assertEquals(List.of(), ProcessHandle.current().descendants().map(ProcessHandle::pid).toList(),
+                "processes left behind");
+        assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        byte[] png = Files.readAllBytes(out.resolve("reward.png"));
+        assertArrayEquals(PNG_SIGNATURE, Arrays.copyOf(png, PNG_SIGNATURE.length));
+        for (String f : List.of("samples.md", "summary.txt", "server.log")) {
+            assertTrue(Files.size(out.resolve(f)) > 0, f);
+        }
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors", "trainer_state.json")) {
+            assertTrue(Files.isRegularFile(out.resolve("checkpoint-3").resolve(f)), "checkpoint-3/" + f);
+        }
+    }
+
+    @Test
+    void portAlreadyTakenExitsOneNamingThePortAndLeavesNoProcess() throws Exception {
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress(0));
+            int port = taken.getLocalPort();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream original = System.err;
+            int exit;
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            try {
+                exit = Main.run("demo", "--max-steps", "1", "--warmup-steps", "1", "--out", tmp.resolve("demo").toString(),
+                        "--port", Integer.toString(port), "--metrics-port", Integer.toString(freePort()),
+                        "--trainer-metrics-port", "-1");
+            } finally {
+                System.setErr(original);
+            }
+
+            assertEquals(1, exit);
+            String message = err.toString(StandardCharsets.UTF_8);
+            assertTrue(message.contains("port " + port + " is taken"), message);
+            assertEquals(List.of(), ProcessHandle.current().descendants().map(ProcessHandle::pid).toList(),
+                    "processes left behind");
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
