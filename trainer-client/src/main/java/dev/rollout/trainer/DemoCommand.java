@@ -71,7 +71,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        // The server process and this one take turns on the same cores (generate, then train): see TorchThreads.
+        // One libtorch thread here and in the server process: they take turns on the same cores (generate, then
+        // train), and parallel reductions would make the run differ from one launch to the next.
+        System.setProperty(TorchThreads.PROPERTY, System.getProperty(TorchThreads.PROPERTY, "1"));
         TorchThreads.configure();
         long start = System.nanoTime();
         long deadline = start + (long) (minutes * 60e9);

@@ -1,5 +1,6 @@
 package dev.rollout.trainer;
 
+import dev.rollout.model.TorchThreads;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -32,6 +33,8 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx2g");
+        cmd.add("-XX:+UseSerialGC");
+        cmd.add("-D" + TorchThreads.PROPERTY + "=" + System.getProperty(TorchThreads.PROPERTY, "1"));
         cmd.add("--add-modules");
         cmd.add("jdk.incubator.vector");
         cmd.add("-cp");
