@@ -2,12 +2,9 @@ package dev.rollout.bench;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.rollout.model.CausalLM;
-import dev.rollout.model.ModelConfig;
 import dev.rollout.model.PagedAttentionContext;
-import dev.rollout.model.PagedKvCache;
+import dev.rollout.engine.KvCache;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,7 +18,7 @@ import java.util.List;
 public final class DecodeHarness implements AutoCloseable {
     private final CausalLM model;
     private final NDManager manager;
-    private final Cache cache;
+    private final KvCache cache;
     private final long[] tokenIds;
     private final long[] positions;
     private final List<PagedAttentionContext.SequenceSlice> slices;
@@ -34,7 +31,7 @@ public final class DecodeHarness implements AutoCloseable {
         this.model = model;
         this.manager = parent.newSubManager();
         int blocksPerSequence = (context + blockSize - 1) / blockSize;
-        this.cache = new Cache(model.config(), batch * blocksPerSequence, blockSize, manager);
+        this.cache = new KvCache(model.config(), batch * blocksPerSequence, blockSize, manager);
         this.tokenIds = new long[batch];
         this.positions = new long[batch];
         this.slices = new ArrayList<>(batch);
@@ -60,7 +57,7 @@ public final class DecodeHarness implements AutoCloseable {
     }
 
     public long cacheBytes() {
-        return cache.bytes;
+        return cache.bytes();
     }
 
     @Override
@@ -69,42 +66,4 @@ public final class DecodeHarness implements AutoCloseable {
     }
 
     /** A paged cache laid out as the engine's: per layer K and V of [kvHeads, blocks, blockSize, headDim] fp32. */
-    private static final class Cache implements PagedKvCache {
-        private final List<NDArray> keys = new ArrayList<>();
-        private final List<NDArray> values = new ArrayList<>();
-        private final int numBlocks;
-        private final int blockSize;
-        private final long bytes;
-
-        Cache(ModelConfig c, int numBlocks, int blockSize, NDManager manager) {
-            this.numBlocks = numBlocks;
-            this.blockSize = blockSize;
-            Shape shape = new Shape(c.numKvHeads(), numBlocks, blockSize, c.headDim());
-            for (int i = 0; i < c.numLayers(); i++) {
-                keys.add(manager.zeros(shape, DataType.FLOAT32));
-                values.add(manager.zeros(shape, DataType.FLOAT32));
-            }
-            this.bytes = c.kvBytesPerToken() * blockSize * numBlocks;
-        }
-
-        @Override
-        public NDArray keys(int layer) {
-            return keys.get(layer);
-        }
-
-        @Override
-        public NDArray values(int layer) {
-            return values.get(layer);
-        }
-
-        @Override
-        public int blockSize() {
-            return blockSize;
-        }
-
-        @Override
-        public int numBlocks() {
-            return numBlocks;
-        }
-    }
 }

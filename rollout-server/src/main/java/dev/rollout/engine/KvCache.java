@@ -15,7 +15,7 @@ import java.util.List;
  * The paged KV cache: per layer one K and one V tensor {@code [numKvHeads, numBlocks, blockSize, headDim]} fp32, so a
  * block table gathers whole contiguous blocks per head. Which block holds what is the {@link BlockManager}'s business.
  */
-final class KvCache implements PagedKvCache, AutoCloseable {
+public final class KvCache implements PagedKvCache, AutoCloseable {
     private final NDManager manager;
     private final List<NDArray> keys = new ArrayList<>();
     private final List<NDArray> values = new ArrayList<>();
@@ -23,7 +23,7 @@ final class KvCache implements PagedKvCache, AutoCloseable {
     private final int blockSize;
     private final long bytes;
 
-    KvCache(ModelConfig config, int numBlocks, int blockSize, NDManager parent) {
+    public KvCache(ModelConfig config, int numBlocks, int blockSize, NDManager parent) {
         this.manager = parent.newSubManager();
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
@@ -60,7 +60,7 @@ final class KvCache implements PagedKvCache, AutoCloseable {
         return numBlocks;
     }
 
-    long bytes() {
+    public long bytes() {
         return bytes;
     }
 
