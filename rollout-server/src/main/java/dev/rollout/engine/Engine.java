@@ -269,8 +269,9 @@ public final class Engine implements AutoCloseable {
         long preemptions = scheduler.numPreemptions();
         metrics.preemptions.increment(preemptions - stats.preemptions());
         metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
-        publish();
+        // before publish(), which completes finished requests: their callers then see this step in the step timer
         metrics.recordStep(System.nanoTime() - start);
+        publish();
     }
 
     private void append(Sequence seq, Sampler.Sample s) {
