@@ -17,6 +17,7 @@ if needs_build; then
   (cd "$root" && ./mvnw -q -B -DskipTests package dependency:build-classpath \
       -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
     echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
+  touch "$stamp" # the dependency plugin leaves an unchanged file untouched
 fi
 
 cp="$root/proto/target/classes:$root/common/target/classes:$root/rollout-server/target/classes:$root/trainer-client/target/classes:$(cat "$stamp")"
