@@ -2,6 +2,7 @@ package dev.rollout.server;
 
 import ai.djl.Device;
 import dev.rollout.engine.CacheInfo;
+import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
@@ -113,7 +114,7 @@ public final class ServeCommand implements Callable<Integer> {
         String token = authTokenFile == null ? null : Files.readString(authTokenFile, StandardCharsets.UTF_8).strip();
         int threads = TorchThreads.configure();
         EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
-        Device dev = parseDevice(device);
+        Device dev = Devices.parse(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
         ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageSize, token, authAll,
                 tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT));
@@ -164,22 +165,6 @@ public final class ServeCommand implements Callable<Integer> {
             case "continuous" -> EngineConfig.SchedulerKind.CONTINUOUS;
             case "static" -> EngineConfig.SchedulerKind.STATIC;
             default -> throw new IllegalArgumentException("--scheduler must be continuous or static, got '" + value + "'");
-        };
-    }
-
-    static Device parseDevice(String value) {
-        int gpus = ai.djl.engine.Engine.getInstance().getGpuCount();
-        return switch (value) {
-            case "auto" -> gpus > 0 ? Device.gpu() : Device.cpu();
-            case "cpu" -> Device.cpu();
-            case "gpu" -> {
-                if (gpus == 0) {
-                    throw new IllegalArgumentException("--device gpu but no GPU is visible to PyTorch (is the CUDA build of "
-                            + "libtorch on the classpath and CUDA_VISIBLE_DEVICES set?); use --device cpu or auto");
-                }
-                yield Device.gpu();
-            }
-            default -> throw new IllegalArgumentException("--device must be auto, cpu or gpu, got '" + value + "'");
         };
     }
 

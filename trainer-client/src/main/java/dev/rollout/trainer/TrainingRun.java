@@ -1,9 +1,9 @@
 package dev.rollout.trainer;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.rollout.checkpoint.Checkpoint;
 import dev.rollout.model.CausalLM;
+import dev.rollout.model.Devices;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.proto.v1.ModelInfo;
 import dev.rollout.tiny.ModelPresets;
@@ -52,7 +52,7 @@ public final class TrainingRun implements AutoCloseable {
         this.outputDir = Path.of(config.outputDir());
         Files.createDirectories(outputDir);
         Path modelDir = resumeFrom != null ? resumeFrom : resolveModel(config.model(), outputDir);
-        this.manager = NDManager.newBaseManager(device(config.device()));
+        this.manager = NDManager.newBaseManager(Devices.parse(config.device()));
         boolean ok = false;
         try {
             this.source = Checkpoint.open(modelDir);
@@ -102,20 +102,6 @@ public final class TrainingRun implements AutoCloseable {
                     + ") nor a checkpoint directory");
         }
         return dir;
-    }
-
-    static Device device(String name) {
-        return switch (name) {
-            case "cpu" -> Device.cpu();
-            case "gpu" -> {
-                if (ai.djl.engine.Engine.getInstance().getGpuCount() == 0) {
-                    throw new IllegalArgumentException("device is gpu but no GPU is visible to libtorch");
-                }
-                yield Device.gpu();
-            }
-            case "auto" -> ai.djl.engine.Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
-            default -> throw new IllegalArgumentException("device must be auto, cpu or gpu, got '" + name + "'");
-        };
     }
 
     public Policy policy() {
