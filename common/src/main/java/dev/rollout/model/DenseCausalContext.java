@@ -36,8 +36,8 @@ public final class DenseCausalContext implements AttentionContext {
         int s = seqLen;
         // Query heads h = kv * group + j share kv head `kv` (Hugging Face's repeat_kv order): fold the group into the
         // query length so one batched matmul covers it without materialising repeated keys.
-        NDArray qg = q.reshape(b, s, kvHeads, group, headDim).transpose(0, 2, 3, 1, 4)
-                .reshape(b, kvHeads, group * s, headDim).mul(1.0 / Math.sqrt(headDim));
+        NDArray qg = Scalars.mul(q.reshape(b, s, kvHeads, group, headDim).transpose(0, 2, 3, 1, 4)
+                .reshape(b, kvHeads, group * s, headDim), 1.0 / Math.sqrt(headDim));
         NDArray kt = k.reshape(b, s, kvHeads, headDim).transpose(0, 2, 3, 1); // [B, KV, D, S]
         NDArray vt = v.reshape(b, s, kvHeads, headDim).transpose(0, 2, 1, 3); // [B, KV, S, D]
         NDArray scores = qg.matMul(kt).reshape(b, kvHeads, group, s, s).add(mask(q));

@@ -261,7 +261,7 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
         NDList outputs = new NDList(chunks.size() + 1);
         if (decodeCount > 0) {
             NDArray qd = decodeRows == null ? q.get(new NDIndex("0:{}", decodeCount)) : q.get(new NDIndex("{}", decodeRows));
-            qd = qd.reshape(decodeCount, kvHeads, group, headDim).transpose(1, 0, 2, 3).mul(scale); // [KV, Bd, G, D]
+            qd = Scalars.mul(qd.reshape(decodeCount, kvHeads, group, headDim).transpose(1, 0, 2, 3), scale); // [KV, Bd, G, D]
             long keys = decodeMask.getShape().get(2);
             NDArray kd = kc.get(new NDIndex(":, {}", decodeBlocks)).reshape(kvHeads, decodeCount, keys, headDim);
             NDArray vd = vc.get(new NDIndex(":, {}", decodeBlocks)).reshape(kvHeads, decodeCount, keys, headDim);
@@ -283,8 +283,8 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
         long headDim = q.getShape().get(2);
         long group = heads / kvHeads;
         long keys = c.mask().getShape().get(1);
-        NDArray qs = q.reshape(n, kvHeads, group, headDim).transpose(1, 2, 0, 3).reshape(kvHeads, group * n, headDim)
-                .mul(1.0 / Math.sqrt(headDim));
+        NDArray qs = Scalars.mul(q.reshape(n, kvHeads, group, headDim).transpose(1, 2, 0, 3)
+                .reshape(kvHeads, group * n, headDim), 1.0 / Math.sqrt(headDim));
         NDArray ks = kc.get(new NDIndex(":, {}", c.blocks())).reshape(kvHeads, keys, headDim);
         NDArray vs = vc.get(new NDIndex(":, {}", c.blocks())).reshape(kvHeads, keys, headDim);
         NDArray probs = qs.matMul(ks.transpose(0, 2, 1)).reshape(kvHeads, group, n, keys).add(c.mask())

@@ -3,6 +3,7 @@ package dev.rollout.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import dev.rollout.model.Scalars;
 import dev.rollout.trainer.loss.TokenLogProbs;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.trainer.optim.GradClip;
@@ -30,17 +31,7 @@ public final class SupervisedWarmup {
         double loss;
         try (NDManager scope = manager.newSubManager();
              GradientCollector collector = manager.getEngine().newGradientCollector()) {
-            TokenLogProbs lp = policy.completionLogProbs(rows, 1.0, scope);
-            int width = (int) lp.logProbs().getShape().get(1);
-            float[] mask = new float[rows.size() * width];
-            int tokens = 0;
-            for (int r = 0; r < rows.size(); r++) {
-                for (int t = 0; t < rows.get(r).completionIds().length; t++) {
-                    mask[r * width + t] = 1f;
-                    tokens++;
-                }
-            }
-            NDArray nll = lp.logProbs().mul(scope.create(mask, lp.logProbs().getShape())).sum().neg().div(Math.max(tokens, 1));
+            NDArray nll = loss(policy, rows, scope);
             collector.backward(nll);
             loss = nll.getFloat();
         }
@@ -48,5 +39,20 @@ public final class SupervisedWarmup {
         optimizer.step(learningRate);
         Gradients.zero(policy.model().weights().parameters());
         return loss;
+    }
+
+    /** The mean negative log-likelihood per target token, differentiable; its tensors live in {@code scope}. */
+    static NDArray loss(Policy policy, List<Policy.Sequence> rows, NDManager scope) {
+        TokenLogProbs lp = policy.completionLogProbs(rows, 1.0, scope);
+        int width = (int) lp.logProbs().getShape().get(1);
+        float[] mask = new float[rows.size() * width];
+        int tokens = 0;
+        for (int r = 0; r < rows.size(); r++) {
+            for (int t = 0; t < rows.get(r).completionIds().length; t++) {
+                mask[r * width + t] = 1f;
+                tokens++;
+            }
+        }
+        return Scalars.div(lp.logProbs().mul(scope.create(mask, lp.logProbs().getShape())).sum().neg(), Math.max(tokens, 1));
     }
 }

@@ -3,6 +3,7 @@ package dev.rollout.trainer.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.rollout.model.Scalars;
 import dev.rollout.trainer.config.ImportanceSamplingLevel;
 import dev.rollout.trainer.config.LossType;
 import dev.rollout.trainer.config.TrainerConfig;
@@ -88,15 +89,15 @@ public final class PolicyLoss {
             }
             NDArray refMinusLogp = batch.refLogProbs().sub(logp);
             kl = refMinusLogp.exp().sub(refMinusLogp).sub(1f);
-            perTokenLoss = perTokenLoss.add(kl.mul((float) settings.beta()));
+            perTokenLoss = perTokenLoss.add(Scalars.mul(kl, settings.beta()));
         }
 
         NDArray masked = perTokenLoss.mul(mask);
         NDArray loss = switch (settings.lossType()) {
-            case GRPO -> masked.sum(new int[] {1}).div(manager.create(clampedAtOne(rowTokens))).mean().div((float) accumulationSteps);
-            case BNPO -> masked.sum().div((float) (Math.max(tokens, 1.0) * accumulationSteps));
-            case DR_GRPO -> masked.sum().div((float) ((double) rows * settings.maxCompletionLength() * accumulationSteps));
-            case DAPO -> masked.sum().div((float) Math.max(generationBatchTokens, 1.0));
+            case GRPO -> Scalars.div(masked.sum(new int[] {1}).div(manager.create(clampedAtOne(rowTokens))).mean(), accumulationSteps);
+            case BNPO -> Scalars.div(masked.sum(), Math.max(tokens, 1.0) * accumulationSteps);
+            case DR_GRPO -> Scalars.div(masked.sum(), (double) rows * settings.maxCompletionLength() * accumulationSteps);
+            case DAPO -> Scalars.div(masked.sum(), Math.max(generationBatchTokens, 1.0));
         };
 
         Map<String, Double> stats = new LinkedHashMap<>();

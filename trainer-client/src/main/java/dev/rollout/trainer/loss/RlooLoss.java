@@ -1,6 +1,7 @@
 package dev.rollout.trainer.loss;
 
 import ai.djl.ndarray.NDArray;
+import dev.rollout.model.Scalars;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,7 +30,7 @@ public final class RlooLoss {
         NDArray ratio = sequenceLogProbs.sub(old).exp();
         NDArray clipped = ratio.clip((float) (1 - epsilonLow), (float) (1 + epsilonHigh));
         NDArray perSequence = ratio.mul(advantages).minimum(clipped.mul(advantages)).neg();
-        NDArray loss = perSequence.mean().div((float) accumulationSteps);
+        NDArray loss = Scalars.div(perSequence.mean(), accumulationSteps);
 
         float[] m = mask.toFloatArray();
         long width = mask.getShape().get(1);

@@ -1,6 +1,7 @@
 package dev.rollout.trainer.loss;
 
 import ai.djl.ndarray.NDArray;
+import dev.rollout.model.Scalars;
 
 /**
  * Per-token log-probabilities of the sampled completion tokens under the policy, and the entropy of each position's
@@ -28,7 +29,7 @@ public record TokenLogProbs(NDArray logProbs, NDArray entropy) {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature must be > 0 to score completions, got " + temperature);
         }
-        NDArray logSoftmax = (temperature == 1.0 ? logits : logits.div((float) temperature)).logSoftmax(-1);
+        NDArray logSoftmax = (temperature == 1.0 ? logits : Scalars.div(logits, temperature)).logSoftmax(-1);
         NDArray picked = logSoftmax.gather(completionIds.expandDims(-1), -1).squeeze(-1);
         NDArray detached = logSoftmax.stopGradient();
         NDArray entropy = detached.exp().mul(detached).sum(new int[] {-1}).neg();
