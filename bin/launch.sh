@@ -24,6 +24,5 @@ cp="$root/proto/target/classes:$root/common/target/classes:$root/rollout-server/
 export OPT_OUT_TRACKING=true
 # libtorch's idle OpenMP threads sleep instead of spinning, so processes sharing cores do not starve each other
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-# Serial GC: on a couple of cores it costs nothing, and with G1 runs of the same seed were seen to differ (see docs/operations.md)
-exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g -XX:+UseSerialGC} --add-modules jdk.incubator.vector -Djava.awt.headless=true -Doffline=true \
+exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} --add-modules jdk.incubator.vector -Djava.awt.headless=true -Doffline=true \
   -cp "$cp" "$main_class" "$@"

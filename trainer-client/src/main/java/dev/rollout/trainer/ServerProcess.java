@@ -33,7 +33,6 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx2g");
-        cmd.add("-XX:+UseSerialGC");
         cmd.add("-D" + TorchThreads.PROPERTY + "=" + System.getProperty(TorchThreads.PROPERTY, "1"));
         cmd.add("--add-modules");
         cmd.add("jdk.incubator.vector");

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,12 +14,13 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code trainer demo} with small settings: a real server process, a short warm-up, three GRPO steps. */
+/** {@code trainer demo} with small settings: a real server process, a short warm-up, a few GRPO steps. */
 class DemoCommandTest {
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
@@ -42,6 +45,34 @@ class DemoCommandTest {
         }
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors", "trainer_state.json")) {
             assertTrue(Files.isRegularFile(out.resolve("checkpoint-3").resolve(f)), "checkpoint-3/" + f);
+        }
+    }
+
+    @Test
+    void twoRunsWithTheSameSeedAreIdentical() throws Exception {
+        List<List<String>> metrics = new ArrayList<>();
+        List<byte[]> weights = new ArrayList<>();
+        for (String run : List.of("first", "second")) {
+            Path out = tmp.resolve(run);
+            assertEquals(0, Main.run("demo", "--max-steps", "6", "--warmup-steps", "20", "--seed", "3", "--out", out.toString(),
+                    "--port", Integer.toString(freePort()), "--metrics-port", Integer.toString(freePort()),
+                    "--trainer-metrics-port", "-1"));
+            metrics.add(Files.readAllLines(out.resolve("metrics.jsonl")).stream().map(DemoCommandTest::withoutTimings).toList());
+            weights.add(Files.readAllBytes(out.resolve("checkpoint-6").resolve("model.safetensors")));
+        }
+        assertEquals(6, metrics.get(0).size());
+        assertEquals(metrics.get(0), metrics.get(1), "rewards, losses and log-prob statistics of every step");
+        assertArrayEquals(weights.get(0), weights.get(1), "final weights");
+    }
+
+    /** A metrics line without the keys that measure time, which differ from run to run. */
+    private static String withoutTimings(String line) {
+        try {
+            ObjectNode values = (ObjectNode) new ObjectMapper().readTree(line);
+            values.remove(List.of("time/generate", "time/train", "time/sync", "step_time", "tokens_per_second"));
+            return values.toString();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
