@@ -133,6 +133,15 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void podOutlivesTheServersDrain() throws IOException {
+        JsonNode deployment = object("Deployment");
+        int drain = Integer.parseInt(option(onlyContainer(deployment), "--shutdown-grace-seconds"));
+        int kill = deployment.path("spec").path("template").path("spec").path("terminationGracePeriodSeconds").asInt(30);
+        assertTrue(kill >= drain + 10, "the kubelet kills the pod after " + kill + " s, the drain may take " + drain
+                + " s plus the shutdown after it: SIGKILL would cut requests off");
+    }
+
+    @Test
     void serverRunsAsTheImagesNonRootUser() throws IOException {
         JsonNode pod = object("Deployment").path("spec").path("template").path("spec");
         assertTrue(pod.path("securityContext").path("runAsNonRoot").asBoolean());
