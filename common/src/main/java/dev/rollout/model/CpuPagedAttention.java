@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Not thread-safe: one instance per step (it keeps scratch arrays sized to the step's longest context).
  */
 final class CpuPagedAttention {
-    private static final VectorSpecies<Float> LANES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> LANES = VectorMath.LANES;
 
     private final int heads;
     private final int kvHeads;
@@ -32,6 +32,7 @@ final class CpuPagedAttention {
     private final float[] keys;    // one kv head's keys of one sequence, [context, headDim]
     private final float[] values;  // its values, [context, headDim]
     private final float[] scores;  // [group, context]
+    private final float[] lanes = new float[LANES.length()];
 
     CpuPagedAttention(int heads, int kvHeads, int headDim, int blockSize, int numBlocks, int maxContext) {
         this.heads = heads;
@@ -87,7 +88,7 @@ final class CpuPagedAttention {
                     for (; d < dBound; d += LANES.length()) {
                         acc = FloatVector.fromArray(LANES, qkv, q + d).fma(FloatVector.fromArray(LANES, keys, k + d), acc);
                     }
-                    float dot = acc.reduceLanes(VectorOperators.ADD);
+                    float dot = VectorMath.sum(acc, lanes);
                     for (; d < headDim; d++) {
                         dot += qkv[q + d] * keys[k + d];
                     }
@@ -127,13 +128,13 @@ final class CpuPagedAttention {
         }
         FloatVector sums = FloatVector.zero(LANES);
         for (j = 0; j < nBound; j += LANES.length()) {
-            FloatVector e = FloatVector.fromArray(LANES, scores, s + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.expNonPositive(FloatVector.fromArray(LANES, scores, s + j).sub(max));
             e.intoArray(scores, s + j);
             sums = sums.add(e);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(sums, lanes);
         for (; j < n; j++) {
-            float e = (float) Math.exp(scores[s + j] - max);
+            float e = VectorMath.expNonPositive(scores[s + j] - max);
             scores[s + j] = e;
             sum += e;
         }
