@@ -1,10 +1,15 @@
 package dev.rollout.engine;
 
+import dev.rollout.model.VectorMath;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Draws the next token from one row of logits, in plain Java over the row copied out of the forward. Filters apply in
+ * Draws the next token from one row of logits, in Java over the row copied out of the forward (exps in SIMD lanes,
+ * {@link VectorMath}, so a draw does not depend on whether the JIT has compiled this yet). Filters apply in
  * the order temperature, top-k, top-p, min-p; the draw is one uniform number from the sequence's own RNG walked
  * through the kept tokens in id order, so each token costs exactly one draw whatever the distribution.
  *
@@ -19,16 +24,18 @@ import java.util.SplittableRandom;
  */
 final class Sampler {
 
+    private static final VectorSpecies<Float> LANES = VectorMath.LANES;
     private static final int BUCKETS = 64;
     private static final double INV_LN2 = 1 / Math.log(2);
 
     /** A sampled token and its log-prob. */
     record Sample(int tokenId, float logprob) {}
 
-    private double[] scaled = new double[0];
-    private double[] select = new double[0];
+    private float[] x = new float[0]; // the scaled logits, then the unnormalised probabilities
+    private float[] select = new float[0];
     private long[] order = new long[0];
     private final double[] bucketMass = new double[BUCKETS];
+    private final float[] lanes = new float[LANES.length()];
 
     Sample sample(float[] logits, int offset, int vocab, SamplingParams params, SplittableRandom rng) {
         if (params.isGreedy()) {
@@ -38,32 +45,27 @@ final class Sampler {
                     best = i;
                 }
             }
-            return new Sample(best - offset, (float) (logits[best] - rawLogSumExp(logits, offset, vocab)));
+            return new Sample(best - offset, (float) (logits[best] - logSumExp(logits, offset, vocab)));
         }
-        double[] x = scaledLogits(logits, offset, vocab, params.temperature());
+        float temperature = params.temperature();
+        scaleLogits(logits, offset, vocab, temperature);
         if (params.topK() > 0 && params.topK() < vocab) {
-            applyTopK(x, vocab, params.topK());
+            applyTopK(vocab, params.topK());
         }
         if (params.topP() < 1f) {
-            applyTopP(x, vocab, params.topP());
+            applyTopP(vocab, params.topP());
         }
         if (params.minP() > 0f) {
             // p_i >= minP * p_max  <=>  x_i >= x_max + ln(minP): the ratio does not depend on renormalisation.
-            double threshold = max(x, vocab) + Math.log(params.minP());
+            double threshold = max(x, 0, vocab) + Math.log(params.minP());
             for (int i = 0; i < vocab; i++) {
                 if (x[i] < threshold) {
-                    x[i] = Double.NEGATIVE_INFINITY;
+                    x[i] = Float.NEGATIVE_INFINITY;
                 }
             }
         }
-        // One exp per kept token, kept for the draw: x becomes the unnormalised probabilities (0 for filtered tokens).
-        double m = max(x, vocab);
-        double z = 0;
-        for (int i = 0; i < vocab; i++) {
-            double e = x[i] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(x[i] - m);
-            x[i] = e;
-            z += e;
-        }
+        float m = max(x, 0, vocab);
+        double z = exponentiate(vocab, m);
         double u = rng.nextDouble() * z;
         int token = -1;
         double cumulative = 0;
@@ -77,33 +79,63 @@ final class Sampler {
                 break;
             }
         }
+        // The token's scaled logit again, the same float division as scaleLogits: x now holds probabilities.
+        float scaled = temperature == 1f ? logits[offset + token] : logits[offset + token] / temperature;
         float logprob = params.logprobsMode() == SamplingParams.LogprobsMode.RAW
-                ? (float) (logits[offset + token] - rawLogSumExp(logits, offset, vocab))
-                : (float) Math.log(x[token] / z);
+                ? (float) (logits[offset + token] - logSumExp(logits, offset, vocab))
+                : (float) ((scaled - m) - Math.log(z));
         return new Sample(token, logprob);
     }
 
-    private double[] scaledLogits(float[] logits, int offset, int vocab, float temperature) {
-        if (scaled.length < vocab) {
-            scaled = new double[vocab];
+    /** x = logits / T in fp32, the division the trainer makes before its log-softmax. */
+    private void scaleLogits(float[] logits, int offset, int vocab, float temperature) {
+        if (x.length < vocab) {
+            x = new float[vocab];
         }
-        double t = temperature;
+        if (temperature == 1f) {
+            System.arraycopy(logits, offset, x, 0, vocab);
+            return;
+        }
+        int i = 0;
+        for (int bound = LANES.loopBound(vocab); i < bound; i += LANES.length()) {
+            FloatVector.fromArray(LANES, logits, offset + i).div(temperature).intoArray(x, i);
+        }
+        for (; i < vocab; i++) {
+            x[i] = logits[offset + i] / temperature;
+        }
+    }
+
+    /** Replaces each x_i by e^(x_i - m), 0 for filtered tokens, and returns their sum, taken in order in double. */
+    private double exponentiate(int vocab, float m) {
+        exps(x, m, x, vocab);
+        double z = 0;
         for (int i = 0; i < vocab; i++) {
-            scaled[i] = logits[offset + i] / t;
+            z += x[i];
         }
-        return scaled;
+        return z;
+    }
+
+    /** into_i = e^(from_i - m) for i < n, in SIMD lanes: a vocabulary's worth of exps is the sampler's largest cost. */
+    private static void exps(float[] from, float m, float[] into, int n) {
+        int i = 0;
+        for (int bound = LANES.loopBound(n); i < bound; i += LANES.length()) {
+            VectorMath.expNonPositive(FloatVector.fromArray(LANES, from, i).sub(m)).intoArray(into, i);
+        }
+        for (; i < n; i++) {
+            into[i] = VectorMath.expNonPositive(from[i] - m);
+        }
     }
 
     /** Keeps the tokens whose scaled logit is at least the k-th largest. */
-    private void applyTopK(double[] x, int vocab, int k) {
+    private void applyTopK(int vocab, int k) {
         if (select.length < vocab) {
-            select = new double[vocab];
+            select = new float[vocab];
         }
         System.arraycopy(x, 0, select, 0, vocab);
-        double kth = kthLargest(select, vocab, k);
+        float kth = kthLargest(select, vocab, k);
         for (int i = 0; i < vocab; i++) {
             if (x[i] < kth) {
-                x[i] = Double.NEGATIVE_INFINITY;
+                x[i] = Float.NEGATIVE_INFINITY;
             }
         }
     }
@@ -116,18 +148,21 @@ final class Sampler {
      * a lower bucket outranks every token of a higher one, so the buckets after the one where the mass reaches
      * {@code p} are dropped unsorted. A peaked distribution then sorts a handful of tokens instead of the vocabulary.
      */
-    private void applyTopP(double[] x, int vocab, float p) {
+    private void applyTopP(int vocab, float p) {
         if (order.length < vocab) {
             order = new long[vocab];
         }
-        double m = max(x, vocab);
+        if (select.length < vocab) {
+            select = new float[vocab];
+        }
+        float m = max(x, 0, vocab);
+        exps(x, m, select, vocab);
         double z = 0;
         Arrays.fill(bucketMass, 0);
         for (int i = 0; i < vocab; i++) {
-            if (x[i] != Double.NEGATIVE_INFINITY) {
-                double e = Math.exp(x[i] - m);
-                z += e;
-                bucketMass[bucket(x[i] - m)] += e;
+            if (x[i] != Float.NEGATIVE_INFINITY) {
+                z += select[i];
+                bucketMass[bucket(x[i] - m)] += select[i];
             }
         }
         // A hair above p * z, so that summing in another order below cannot need a token of a dropped bucket.
@@ -138,25 +173,25 @@ final class Sampler {
         }
         int n = 0;
         for (int i = 0; i < vocab; i++) {
-            if (x[i] == Double.NEGATIVE_INFINITY) {
+            if (x[i] == Float.NEGATIVE_INFINITY) {
                 continue;
             }
             if (bucket(x[i] - m) > lastBucket) {
-                x[i] = Double.NEGATIVE_INFINITY;
+                x[i] = Float.NEGATIVE_INFINITY;
             } else {
-                // Sort key: the scaled logit as a float, order-preserving bits, descending; ties broken by lower id.
-                order[n++] = ((long) ~sortableBits((float) x[i]) << 32) | i;
+                // Sort key: the scaled logit's order-preserving bits, descending; ties broken by lower id.
+                order[n++] = ((long) ~sortableBits(x[i]) << 32) | i;
             }
         }
         Arrays.sort(order, 0, n);
         double cumulative = 0;
         int keep = 0;
         while (keep < n && cumulative < p * z) {
-            cumulative += Math.exp(x[(int) order[keep]] - m);
+            cumulative += select[(int) order[keep]];
             keep++;
         }
         for (int j = keep; j < n; j++) {
-            x[(int) order[j]] = Double.NEGATIVE_INFINITY;
+            x[(int) order[j]] = Float.NEGATIVE_INFINITY;
         }
     }
 
@@ -171,12 +206,12 @@ final class Sampler {
         return bits >= 0 ? bits : bits ^ 0x7fffffff;
     }
 
-    private static double kthLargest(double[] a, int n, int k) {
+    private static float kthLargest(float[] a, int n, int k) {
         int lo = 0;
         int hi = n - 1;
         int target = k - 1;
         while (lo < hi) {
-            double pivot = a[(lo + hi) >>> 1];
+            float pivot = a[(lo + hi) >>> 1];
             int i = lo;
             int j = hi;
             while (i <= j) {
@@ -187,7 +222,7 @@ final class Sampler {
                     j--;
                 }
                 if (i <= j) {
-                    double t = a[i];
+                    float t = a[i];
                     a[i] = a[j];
                     a[j] = t;
                     i++;
@@ -205,22 +240,30 @@ final class Sampler {
         return a[target];
     }
 
-    private static double max(double[] x, int n) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            m = Math.max(m, x[i]);
+    /** The largest of {@code a[from, from + n)}. */
+    private static float max(float[] a, int from, int n) {
+        FloatVector maxes = FloatVector.broadcast(LANES, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = LANES.loopBound(n); i < bound; i += LANES.length()) {
+            maxes = maxes.max(FloatVector.fromArray(LANES, a, from + i));
+        }
+        float m = maxes.reduceLanes(VectorOperators.MAX); // exact in any order
+        for (; i < n; i++) {
+            m = Math.max(m, a[from + i]);
         }
         return m;
     }
 
-    private static double rawLogSumExp(float[] logits, int offset, int vocab) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (int i = offset; i < offset + vocab; i++) {
-            m = Math.max(m, logits[i]);
-        }
+    /** log Σ e^(logits) over one row, the normaliser of the raw (T = 1) log-probs. */
+    private double logSumExp(float[] logits, int offset, int vocab) {
+        float m = max(logits, offset, vocab);
         double s = 0;
-        for (int i = offset; i < offset + vocab; i++) {
-            s += Math.exp(logits[i] - m);
+        int i = 0;
+        for (int bound = LANES.loopBound(vocab); i < bound; i += LANES.length()) {
+            s += VectorMath.sum(VectorMath.expNonPositive(FloatVector.fromArray(LANES, logits, offset + i).sub(m)), lanes);
+        }
+        for (; i < vocab; i++) {
+            s += VectorMath.expNonPositive(logits[offset + i] - m);
         }
         return m + Math.log(s);
     }
