@@ -1,7 +1,5 @@
 package dev.rollout.tokenizer;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -17,21 +15,29 @@ import java.util.stream.Collectors;
  * A Hugging Face chat template ({@code chat_template} in {@code tokenizer_config.json}) rendered with jinjava the way
  * transformers renders it with Jinja2: {@code trim_blocks} and {@code lstrip_blocks} on, one trailing newline of the
  * template dropped ({@code keep_trailing_newline=False}), variables {@code messages}, {@code add_generation_prompt} and
- * the special tokens ({@code bos_token}, {@code eos_token}, ...), and a {@code raise_exception(message)} function.
+ * the special tokens ({@code bos_token}, {@code eos_token}, ...), a {@code raise_exception(message)} function, and
+ * what {@link TransformersJinjava} adds to jinjava: the Python {@code str} methods templates call ({@code startswith},
+ * {@code endswith}, {@code split}, {@code strip}/{@code lstrip}/{@code rstrip}, {@code upper}, {@code lower},
+ * {@code title}, {@code replace}), Python slices ({@code messages[::-1]}, {@code x[1:]}, {@code x[-1]}) and
+ * transformers' {@code tojson}. The tests hold the Qwen2.5, Qwen3 and Meta-Llama-3 templates to transformers' renderings.
  *
- * <p>Known gaps against Jinja2: Python string methods other than {@code strip} (e.g. {@code startswith}, {@code split})
- * and slicing ({@code messages[::-1]}) are not available, and {@code tojson} writes compact JSON; templates that use
- * them fail with an error naming the expression.
+ * <p>Known gaps against Jinja2: other {@code str} methods ({@code format}, {@code join}, {@code find}, {@code isdigit},
+ * ...) and keyword arguments to the supported ones fail with an error naming the method; booleans and
+ * {@code none} print as {@code true}/{@code false} and nothing rather than {@code True}/{@code False}/{@code None},
+ * and printed lists show their strings unescaped; transformers' {@code strftime_now} is not defined (templates that
+ * test for it fall back to their fixed date).
  */
 public final class ChatTemplate {
     /** Matches {@code {{-} with the whitespace before it, and {@code -}}} with the whitespace after it. */
     private static final Pattern EXPRESSION_LEFT_TRIM = Pattern.compile("\\s*\\{\\{-");
     private static final Pattern EXPRESSION_RIGHT_TRIM = Pattern.compile("-\\}\\}\\s*");
+    /** Spaces and tabs from the start of a line up to a block tag or comment, which lstrip_blocks removes. */
+    private static final Pattern LINE_INDENT_BEFORE_BLOCK = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?!\\+)|\\{#)");
 
     private final String source;
     private final String jinjaSource;
     private final Map<String, String> specialTokens;
-    private final Jinjava jinjava;
+    private final TransformersJinjava jinjava;
 
     /**
      * @param source the template text
@@ -40,15 +46,9 @@ public final class ChatTemplate {
      */
     public ChatTemplate(String source, Map<String, String> specialTokens) {
         this.source = source;
-        this.jinjaSource = applyExpressionWhitespaceControl(stripOneTrailingNewline(source));
+        this.jinjaSource = applyExpressionWhitespaceControl(lstripBlocks(stripOneTrailingNewline(source)));
         this.specialTokens = Map.copyOf(specialTokens);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
-                .withTrimBlocks(true)
-                .withLstripBlocks(true)
-                // jinjava would otherwise render "{{ ... }}" found inside message contents: user text is data, not template
-                .withNestedInterpretationEnabled(false)
-                .build();
-        this.jinjava = new Jinjava(config);
+        this.jinjava = new TransformersJinjava();
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
     }
@@ -116,6 +116,14 @@ public final class ChatTemplate {
     private static String applyExpressionWhitespaceControl(String s) {
         String left = EXPRESSION_LEFT_TRIM.matcher(s).replaceAll("{{");
         return EXPRESSION_RIGHT_TRIM.matcher(left).replaceAll("}}");
+    }
+
+    /**
+     * Jinja2's {@code lstrip_blocks}: the whitespace before a block tag goes only where nothing else precedes the tag on
+     * its line. jinjava's own option strips it wherever it is ({@code "{{ x }} {% endfor %}"} would lose its space).
+     */
+    private static String lstripBlocks(String s) {
+        return LINE_INDENT_BEFORE_BLOCK.matcher(s).replaceAll("");
     }
 
     private static String stripOneTrailingNewline(String s) {

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Chat templates as Hugging Face renders them (Jinja2 with trim_blocks and lstrip_blocks). The expected strings are
- * derived by hand from the templates and Jinja2's whitespace rules.
+ * derived by hand from the templates and Jinja2's whitespace rules; Qwen3's template and the Python constructs are
+ * checked against Jinja2's own renderings in ChatTemplateQwen3Test and ChatTemplatePythonTest.
  */
 class ChatTemplateTest {
     /** Qwen2.5-Instruct's template (tool branches included, not exercised). */
@@ -164,9 +165,11 @@ class ChatTemplateTest {
 
     @Test
     void unsupportedExpressionIsReportedNotRenderedWrongly() {
-        ChatTemplate template = new ChatTemplate("{{ messages[0]['content'].startswith('x') }}", Map.of());
+        // str.format is not provided; Java's String.format must not stand in for it
+        ChatTemplate template = new ChatTemplate("{{ '{} says hi'.format(messages[0]['content']) }}", Map.of());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> template.render(List.of(new ChatMessage("user", "xy")), false));
         assertEquals(true, e.getMessage().startsWith("the chat template failed to render: line 1: "), e.getMessage());
+        assertEquals(true, e.getMessage().contains("str.format with 1 argument(s) is not supported"), e.getMessage());
     }
 }
