@@ -74,7 +74,7 @@ public final class Engine implements AutoCloseable {
         this.cache = new KvCache(modelConfig, numBlocks, config.blockSize(), manager);
         this.blocks = new BlockManager(numBlocks, config.blockSize());
         this.scheduler = config.scheduler() == EngineConfig.SchedulerKind.STATIC
-                ? new StaticScheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs())
+                ? new StaticScheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs(), modelConfig.maxPositionEmbeddings())
                 : new Scheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs());
         this.runner = new ModelRunner(model, cache, manager);
         this.stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());

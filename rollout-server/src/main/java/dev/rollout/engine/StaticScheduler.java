@@ -7,29 +7,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The baseline that Hugging Face {@code generate()} implements: a batch of up to {@code maxNumSeqs} sequences is
- * formed from the queue, every sequence reserves the blocks for its whole prompt plus {@code max_tokens} up front (so
- * its KV memory is what a dense {@code batch × (prompt + max_tokens)} cache takes), the batch is prefilled, then decoded
- * in lock step until every sequence has finished; only then are its blocks released and the next batch formed. As in
- * {@code generate()}, a finished sequence keeps its row in the decode steps (its last token is fed again, into its own
- * reserved blocks, and the output discarded), so the batch costs the same compute per step until it is done. Every
- * sample is its own sequence with its own prefill; there is no prefix cache and no preemption. Unlike
- * {@code generate()}, prompts are not padded to the longest in the prefill.
+ * The baseline that Hugging Face {@code generate()} implements on a padded batch: a batch of up to {@code maxNumSeqs}
+ * sequences is formed from the queue, every sequence reserves the blocks for the batch's longest prompt plus its
+ * largest {@code max_tokens} up front (so the batch holds what {@code generate()}'s dense {@code batch × (longest prompt
+ * + max_new_tokens)} cache takes), the batch is prefilled, then decoded in lock step until every sequence has finished;
+ * only then are its blocks released and the next batch formed. As in {@code generate()}, which computes every row every
+ * step, a finished sequence keeps its row in each decode step until the batch is done (its last token is fed again at
+ * its next position, into its own reserved blocks, and the output discarded), so every decode step has one row per
+ * sequence of the batch. Every sample is its own sequence with its own prefill; there is no prefix cache and no
+ * preemption. Unlike {@code generate()}, prompts are not padded to the longest in the prefill.
  */
 final class StaticScheduler implements BatchScheduler {
     private final BlockManager blocks;
     private final int maxBatchTokens;
     private final int maxNumSeqs;
+    /** The model's context: padding rows stop advancing at its last position (no rotary angle exists beyond it). */
+    private final int maxPositions;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> batch = new ArrayList<>();
     /** Decode steps each finished sequence of the batch has been padded for. */
     private final Map<Sequence, Integer> padded = new IdentityHashMap<>();
     private int unfinishedInBatch;
 
-    StaticScheduler(BlockManager blocks, int maxBatchTokens, int maxNumSeqs) {
+    StaticScheduler(BlockManager blocks, int maxBatchTokens, int maxNumSeqs, int maxPositions) {
         this.blocks = blocks;
         this.maxBatchTokens = maxBatchTokens;
         this.maxNumSeqs = maxNumSeqs;
+        this.maxPositions = maxPositions;
     }
 
     @Override
@@ -54,11 +58,11 @@ final class StaticScheduler implements BatchScheduler {
         List<ScheduledBatch.PaddingRow> padding = new ArrayList<>();
         for (Sequence s : batch) {
             if (s.isFinished()) {
+                // Prefill steps are generate()'s single prefill forward: only decode steps carry padding rows. The
+                // batch runs at most (largest max_tokens - 1) decode steps, so the position stays within the reservation.
                 if (!prefilling) {
                     int position = s.numComputedTokens + padded.merge(s, 1, Integer::sum) - 1;
-                    if (position < s.numBlocks() * blocks.blockSize()) {
-                        padding.add(new ScheduledBatch.PaddingRow(s, position));
-                    }
+                    padding.add(new ScheduledBatch.PaddingRow(s, Math.min(position, maxPositions - 1)));
                 }
                 continue;
             }
@@ -77,18 +81,33 @@ final class StaticScheduler implements BatchScheduler {
         return chunks.isEmpty() ? ScheduledBatch.EMPTY : new ScheduledBatch(chunks, blocks.drainPendingCopies(), padding);
     }
 
+    /**
+     * Takes sequences from the head of the queue while the whole batch, each at the longest prompt plus the largest
+     * {@code max_tokens} among them, fits in the free blocks; then reserves that for each of them.
+     */
     private void formBatch() {
-        while (!waiting.isEmpty() && batch.size() < maxNumSeqs) {
-            Sequence s = waiting.peekFirst();
-            int reserve = s.numPromptTokens() + s.params.maxTokens();
-            if (!blocks.canAllocate(BlockManager.CachedPrefix.NONE, reserve)) {
+        // Every decode step has one row per sequence of the batch (its token or a padding row): a step must hold them all.
+        int maxBatch = Math.min(maxNumSeqs, maxBatchTokens);
+        int longestPrompt = 0;
+        int largestMaxTokens = 0;
+        for (Sequence s : waiting) {
+            if (batch.size() == maxBatch) {
                 break;
             }
+            int prompt = Math.max(longestPrompt, s.numPromptTokens());
+            int maxTokens = Math.max(largestMaxTokens, s.params.maxTokens());
+            if ((batch.size() + 1) * blocks.blocksFor(prompt + maxTokens) > blocks.numFreeBlocks()) {
+                break;
+            }
+            batch.add(s);
+            longestPrompt = prompt;
+            largestMaxTokens = maxTokens;
+        }
+        for (Sequence s : batch) {
             waiting.pollFirst();
-            blocks.allocate(s, BlockManager.CachedPrefix.NONE, reserve);
+            blocks.allocate(s, BlockManager.CachedPrefix.NONE, longestPrompt + largestMaxTokens);
             s.numCachedTokens = 0;
             s.status = Sequence.Status.RUNNING;
-            batch.add(s);
         }
         unfinishedInBatch = batch.size();
     }
