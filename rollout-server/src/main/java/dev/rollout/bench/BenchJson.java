@@ -60,6 +60,7 @@ final class BenchJson {
                 o.put("engine_step_seconds", p.engineStepSeconds());
                 o.put("model_step_seconds", p.modelStepSeconds());
                 o.put("op_seconds", p.opSeconds());
+                o.put("java_kernel_seconds", p.kernelSeconds());
                 o.put("bytes_moved", p.bytesMoved());
                 o.put("flops", p.flops());
                 o.put("floor_seconds", p.floorSeconds());

@@ -21,6 +21,7 @@ public final class DecodeHarness implements AutoCloseable {
     private final KvCache cache;
     private final long[] tokenIds;
     private final long[] positions;
+    private long kernelNanos;
     private final List<PagedAttentionContext.SequenceSlice> slices;
 
     public DecodeHarness(CausalLM model, int batch, int context, int blockSize, NDManager parent) {
@@ -51,9 +52,15 @@ public final class DecodeHarness implements AutoCloseable {
         try (NDManager step = manager.newSubManager();
              PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step)) {
             NDArray hidden = model.forward(step.create(tokenIds), step.create(positions), ctx);
+            kernelNanos += ctx.cpuKernelNanos();
             float[] logits = model.logits(hidden).toFloatArray();
             return logits[0] + logits[logits.length - 1];
         }
+    }
+
+    /** Nanoseconds all steps so far spent in the Java attention kernel ({@link PagedAttentionContext#cpuKernelNanos()}). */
+    public long kernelNanos() {
+        return kernelNanos;
     }
 
     public long cacheBytes() {

@@ -52,11 +52,12 @@ final class Roofline {
             long bytes = weightBytesPerStep(model.config()) + (long) batch * context * model.config().kvBytesPerToken();
             double flops = flopsPerStep(model.config(), batch, context);
             double floor = Math.max(bytes / ceilings.readBytesPerSecond(), flops / ceilings.gemmFlopsPerSecond());
-            RooflinePoint p = new RooflinePoint(batch, context, engineStep, m.seconds(), m.opSeconds(), bytes, flops, floor,
-                    m.topOps());
+            RooflinePoint p = new RooflinePoint(batch, context, engineStep, m.seconds(), m.opSeconds(), m.kernelSeconds(),
+                    bytes, flops, floor, m.topOps());
             log.accept(String.format("  decode batch %d, context %d: engine step %.2f ms, model step %.2f ms, in ops %.2f ms,"
-                    + " floor %.2f ms (%.1fx), outside tensor math %.0f%%", batch, context, engineStep * 1e3,
-                    m.seconds() * 1e3, m.opSeconds() * 1e3, floor * 1e3, p.stepOverFloor(), 100 * p.outsideTensorMathShare()));
+                    + " in the Java kernel %.2f ms, floor %.2f ms (%.1fx), outside tensor math %.0f%%", batch, context,
+                    engineStep * 1e3, m.seconds() * 1e3, m.opSeconds() * 1e3, m.kernelSeconds() * 1e3, floor * 1e3,
+                    p.stepOverFloor(), 100 * p.outsideTensorMathShare()));
             points.add(p);
         }
         return points;
@@ -67,7 +68,7 @@ final class Roofline {
      * wall time inside operators (both from the same run, so the machine's load at that moment cancels) applied to
      * the median step.
      */
-    private record ModelStep(double seconds, double opSeconds, Map<String, Double> topOps) {}
+    private record ModelStep(double seconds, double opSeconds, double kernelSeconds, Map<String, Double> topOps) {}
 
     private static ModelStep modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
         try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
@@ -75,15 +76,17 @@ final class Roofline {
                 harness.step();
             }
             double[] times = new double[steps];
+            long kernelBefore = harness.kernelNanos();
             for (int i = 0; i < steps; i++) {
                 long start = System.nanoTime();
                 harness.step();
                 times[i] = (System.nanoTime() - start) / 1e9;
             }
+            double kernelPerStep = (harness.kernelNanos() - kernelBefore) / 1e9 / steps;
             Arrays.sort(times);
             double median = times[steps / 2];
             OpTimeProfile profile = OpTimeProfile.of(harness::step, Math.max(2, steps / 2));
-            return new ModelStep(median, profile.insideShare() * median, profile.topOpSeconds());
+            return new ModelStep(median, profile.insideShare() * median, kernelPerStep, profile.topOpSeconds());
         }
     }
 

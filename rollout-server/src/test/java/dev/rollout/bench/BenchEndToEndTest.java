@@ -151,6 +151,9 @@ class BenchEndToEndTest {
             assertTrue(p.get("engine_step_seconds").asDouble() > 0);
             double share = p.get("outside_tensor_math_share").asDouble();
             assertTrue(share >= 0 && share <= 1, "share " + share);
+            // decode attention on CPU runs in the Java kernel, which the model step's time must include
+            double kernel = p.get("java_kernel_seconds").asDouble();
+            assertTrue(kernel > 0 && kernel < p.get("model_step_seconds").asDouble(), "java kernel " + kernel + " s");
         }
         assertTrue(json.get("ceilings").get("gemm_flops_per_second").asDouble() > 0);
     }
