@@ -3,6 +3,7 @@ package dev.rollout.tokenizer;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -15,17 +16,22 @@ import java.util.stream.Collectors;
  * A Hugging Face chat template ({@code chat_template} in {@code tokenizer_config.json}) rendered with jinjava the way
  * transformers renders it with Jinja2: {@code trim_blocks} and {@code lstrip_blocks} on, one trailing newline of the
  * template dropped ({@code keep_trailing_newline=False}), variables {@code messages}, {@code add_generation_prompt} and
- * the special tokens ({@code bos_token}, {@code eos_token}, ...), a {@code raise_exception(message)} function, and
- * what {@link TransformersJinjava} adds to jinjava: the Python {@code str} methods templates call ({@code startswith},
+ * the special tokens ({@code bos_token}, {@code eos_token}, ...), transformers' globals {@code raise_exception(message)}
+ * and {@code strftime_now(format)} (Python's strftime of the current local time, from an injectable clock), and what
+ * {@link TransformersJinjava} adds to jinjava: the Python {@code str} methods templates call ({@code startswith},
  * {@code endswith}, {@code split}, {@code strip}/{@code lstrip}/{@code rstrip}, {@code upper}, {@code lower},
- * {@code title}, {@code replace}), Python slices ({@code messages[::-1]}, {@code x[1:]}, {@code x[-1]}) and
- * transformers' {@code tojson}. The tests hold the Qwen2.5, Qwen3 and Meta-Llama-3 templates to transformers' renderings.
+ * {@code title}, {@code replace}), Python slices ({@code messages[::-1]}, {@code x[1:]}, {@code x[-1]}),
+ * transformers' {@code tojson}, and {@code {{ x }}} printed as Python's {@code str(x)} ({@code True}, {@code None} in
+ * lists, {@code ['a', "it's"]}). The tests hold the Qwen2.5, Qwen3, Meta-Llama-3 and Llama 3.2 templates to
+ * transformers' renderings.
  *
  * <p>Known gaps against Jinja2: other {@code str} methods ({@code format}, {@code join}, {@code find}, {@code isdigit},
- * ...) and keyword arguments to the supported ones fail with an error naming the method; booleans and
- * {@code none} print as {@code true}/{@code false} and nothing rather than {@code True}/{@code False}/{@code None},
- * and printed lists show their strings unescaped; transformers' {@code strftime_now} is not defined (templates that
- * test for it fall back to their fixed date).
+ * ...) and keyword arguments to the supported ones fail with an error naming the method; jinjava does not tell
+ * {@code none} from undefined, so a None printed on its own ({@code {{ none }}}, a message field holding None) prints
+ * as nothing where Jinja2 prints {@code None} (inside a printed list or dict it is {@code None}); booleans joined as
+ * text ({@code 'x' ~ true}, {@code true|string}, {@code join}) still read {@code true}/{@code false}; jinjava drops
+ * the spaces beside a comment without dashes ({@code "b {# c #} d"} renders {@code "bd"}, Jinja2 {@code "b  d"});
+ * {@code strftime_now} knows the directives {@code %d %m %Y %y %b %B %a %A %H %M %S %I %p %j %%} and refuses others.
  */
 public final class ChatTemplate {
     /** Matches {@code {{-} with the whitespace before it, and {@code -}}} with the whitespace after it. */
@@ -45,12 +51,22 @@ public final class ChatTemplate {
      *     are simply absent (undefined in the template, as in transformers)
      */
     public ChatTemplate(String source, Map<String, String> specialTokens) {
+        this(source, specialTokens, Clock.systemDefaultZone());
+    }
+
+    /**
+     * @param clock the time {@code strftime_now} formats, in the clock's zone; transformers uses the local time
+     */
+    public ChatTemplate(String source, Map<String, String> specialTokens, Clock clock) {
         this.source = source;
         this.jinjaSource = applyExpressionWhitespaceControl(lstripBlocks(stripOneTrailingNewline(source)));
         this.specialTokens = Map.copyOf(specialTokens);
         this.jinjava = new TransformersJinjava();
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", StrftimeNow.NAME, StrftimeNow.class, "call", String.class));
+        jinjava.getGlobalContext().put(StrftimeNow.NAME, new StrftimeNow(clock));
     }
 
     public String source() {

@@ -12,8 +12,10 @@ import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ExpressionFactory;
 
 /**
- * jinjava set up to read chat templates as transformers' Jinja2 environment does: {@code trim_blocks} on, the Python {@code str} methods templates call ({@link PythonStringMethods}), Python
- * subscripts and slices ({@link SlicingParser}), and transformers' {@code tojson} ({@link PythonToJson}).
+ * jinjava set up to read chat templates as transformers' Jinja2 environment does: {@code trim_blocks} on, the Python
+ * {@code str} methods templates call ({@link PythonStringMethods}), Python subscripts and slices ({@link SlicingParser}),
+ * transformers' {@code tojson} ({@link PythonToJson}), and values printed as Python prints them
+ * ({@link PythonPrintingInterpreter}).
  *
  * <p>The slicing parser comes in through {@link #getExpressionFactory()}, which jinjava's interpreter asks for the
  * factory that parses every expression; the string methods through the configured EL resolver, consulted before
@@ -32,7 +34,10 @@ final class TransformersJinjava extends Jinjava {
                 // lstrip_blocks is applied to the source by ChatTemplate: jinjava's strips more than Jinja2's
                 // jinjava would otherwise render "{{ ... }}" found inside message contents: user text is data, not template
                 .withNestedInterpretationEnabled(false)
-                .withLegacyOverrides(LegacyOverrides.newBuilder().withUsePyishObjectMapper(true).build())
+                // {{ x }} prints Python's str(x): True, None, ['a', 'b'] (jinjava's name for the option is misspelt)
+                .withInterperterFactory(PythonPrintingInterpreter.FACTORY)
+                // without it jinjava ignores the dash of a comment's {#- and -#} (Llama 3.2's "{#- System message #}")
+                .withLegacyOverrides(LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true).build())
                 .withElResolver(new CompositeELResolver() {
                     {
                         add(new PythonStringMethods());

@@ -9,13 +9,14 @@ import org.junit.jupiter.api.Test;
 /**
  * The Python constructs of Jinja2 that chat templates use, one tiny template each. Every expected string is what
  * Jinja2 3.1 renders for the same template and variables (an ImmutableSandboxedEnvironment with trim_blocks and
- * lstrip_blocks, tojson as transformers defines it). Booleans are shown through {@code if}, since Jinja2 prints them
- * as {@code True}/{@code False}.
+ * lstrip_blocks, tojson as transformers defines it).
  */
 class ChatTemplatePythonTest {
     private static final Map<String, Object> VARIABLES = Map.of(
             "text", "<think>\nplan\n</think>\n\nanswer",
-            "items", List.of("a", "b", "c", "d"));
+            "items", List.of("a", "b", "c", "d"),
+            "yes", true,
+            "no", false);
 
     private static String render(String template) {
         return new ChatTemplate(template, Map.of()).render(List.of(), false, VARIABLES);
@@ -117,5 +118,43 @@ class ChatTemplatePythonTest {
     void loopKnowsItsIndexAndEnds() {
         assertEquals("0aF 1b 2c 3dL ", render("{% for item in items %}{{ loop.index0 }}{{ item }}"
                 + "{% if loop.first %}F{% endif %}{% if loop.last %}L{% endif %} {% endfor %}"));
+    }
+
+    @Test
+    void booleansPrintAsPythonSpellsThem() {
+        assertEquals("True False", render("{{ yes }} {{ no }}"));
+    }
+
+    @Test
+    void printedListsAndDictsShowTheReprOfTheirItems() {
+        assertEquals("['a', True, None, 1, 2.5] {'k': False, 'n': None} [[1, 'x'], {'a': [True]}]",
+                render("{{ ['a', yes, none, 1, 2.5] }} {{ {'k': no, 'n': none} }} {{ [[1, 'x'], {'a': [true]}] }}"));
+    }
+
+    @Test
+    void stringsInAPrintedListAreQuotedAndEscapedAsPythonReprDoes() {
+        assertEquals("[\"it's\", 'say \"hi\"', 'a\\nb', 'back\\\\slash', 'both \\' \"']",
+                render("{{ ['it\\'s', 'say \"hi\"', 'a\\nb', 'back\\\\slash', 'both \\' \"'] }}"));
+    }
+
+    @Test
+    void floatsPrintAsPythonReprDoes() {
+        assertEquals("[1.0, 1e+20, 1e-05, 0.1] 1e+20 2.5", render("{{ [1.0, 1e20, 1e-5, 0.1] }} {{ 1e20 }} {{ 2.5 }}"));
+    }
+
+    @Test
+    void tojsonStillWritesJsonLiteralsAndTestsStillSeeBooleans() {
+        assertEquals("true [true, null] yes no",
+                render("{{ yes|tojson }} {{ [true, none]|tojson }} {{ 'yes' if yes else 'no' }} {{ 'yes' if no else 'no' }}"));
+    }
+
+    @Test
+    void anUndefinedVariablePrintsNothing() {
+        assertEquals("[]", render("[{{ missing }}]"));
+    }
+
+    @Test
+    void aCommentsDashesTrimTheWhitespaceBesideIt() {
+        assertEquals("ab", render("a\n{#- note -#}\n  b"));
     }
 }
