@@ -13,11 +13,18 @@ needs_build() {
 }
 
 if needs_build; then
-  echo "Building Rollout (first run or sources changed; about a minute)..." >&2
-  (cd "$root" && ./mvnw -q -B -DskipTests package dependency:build-classpath \
-      -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
-    echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
-  touch "$stamp" # the dependency plugin leaves an unchanged file untouched
+  # Launchers started together (a server and a trainer, two demos) build once: the others wait, then find it built.
+  mkdir -p "$root/target"
+  exec 9>"$root/target/build.lock"
+  flock 9
+  if needs_build; then
+    echo "Building Rollout (first run or sources changed; about a minute)..." >&2
+    (cd "$root" && ./mvnw -q -B -DskipTests package dependency:build-classpath \
+        -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
+      echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
+    touch "$stamp" # the dependency plugin leaves an unchanged file untouched
+  fi
+  exec 9>&-
 fi
 
 cp="$root/proto/target/classes:$root/common/target/classes:$root/rollout-server/target/classes:$root/trainer-client/target/classes:$(cat "$stamp")"
