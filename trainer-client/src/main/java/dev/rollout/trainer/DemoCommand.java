@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
                 + "reward.png, samples.md and the final checkpoint to the run folder.")
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--max-steps", defaultValue = "600", description = "GRPO steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-steps", defaultValue = "800", description = "GRPO steps. Default: ${DEFAULT-VALUE}.")
     int maxSteps;
 
     @Option(names = "--minutes", defaultValue = "3",
@@ -62,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
     int metricsPort;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",
-            description = "Override a key of the demo's training config (as in train --set, e.g. learning_rate=5e-4). Repeatable.")
+            description = "Override a key of the demo's training config (as in train --set, e.g. learning_rate=3e-4). Repeatable.")
     List<String> overrides = new ArrayList<>();
 
     @Option(names = "--trainer-metrics-port", defaultValue = "9401",
@@ -150,7 +150,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "gradient_accumulation_steps: 1",
                 "max_completion_length: 4",
                 "temperature: 1.0",
-                "learning_rate: 5.0e-4",
+                "learning_rate: 4.0e-4",
                 "lr_scheduler_type: constant",
                 "beta: 0.0",
                 "loss_type: dapo",
