@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Serving attention over a {@link PagedKvCache}: the tokens of several sequences are packed flat in the order of
+ * Serving attention over a {@link KvCache}: the tokens of several sequences are packed flat in the order of
  * {@code sequences}. Each layer first writes this step's K/V at the tokens' cache slots, then attends every query over
  * its own sequence's cached tokens.
  *
@@ -46,7 +46,7 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
     /** Whether the JVM was started with {@code --add-modules jdk.incubator.vector}, which the CPU kernel needs. */
     private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
-    private final PagedKvCache cache;
+    private final KvCache cache;
     private final List<SequenceSlice> sequences;
     private final boolean onCpu;           // the cache is in CPU memory and the Vector API is there: the Java path
     private final int totalTokens;
@@ -64,7 +64,7 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
     private final List<NDArray> owned = new ArrayList<>();
     private long cpuKernelNanos;
 
-    public PagedAttentionContext(PagedKvCache cache, List<SequenceSlice> sequences, NDManager stepManager) {
+    public PagedAttentionContext(KvCache cache, List<SequenceSlice> sequences, NDManager stepManager) {
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("a step needs at least one sequence");
         }

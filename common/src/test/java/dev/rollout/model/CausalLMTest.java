@@ -99,7 +99,7 @@ class CausalLMTest {
         try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager); CausalLM model = new CausalLM(c, w)) {
             float[][] fullA = denseLogits(model, a);
             float[][] fullB = denseLogits(model, b);
-            TestKvCache cache = new TestKvCache(c, 12, blockSize, manager);
+            KvCache cache = new KvCache(c, 12, blockSize, manager);
             double worst = 0;
             // step 1: prefill 10 tokens of A (a chunk) alongside the first 6 of B
             worst = Math.max(worst, step(model, cache, List.of(new Part(a, 0, 10, tableA), new Part(b, 0, 6, tableB)), fullA, fullB));
@@ -128,7 +128,7 @@ class CausalLMTest {
     private record Part(int[] tokens, int start, int count, int[] blockTable) {}
 
     /** Runs one paged step and returns the largest difference from the full-sequence logits of every token in it. */
-    private static double step(CausalLM model, TestKvCache cache, List<Part> parts, float[][]... full) {
+    private static double step(CausalLM model, KvCache cache, List<Part> parts, float[][]... full) {
         try (NDManager step = manager.newSubManager()) {
             int total = parts.stream().mapToInt(Part::count).sum();
             long[] ids = new long[total];

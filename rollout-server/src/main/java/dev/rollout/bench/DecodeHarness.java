@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.PagedAttentionContext;
-import dev.rollout.engine.KvCache;
+import dev.rollout.model.KvCache;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.rollout.model.CausalLM;
+import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -2,6 +2,7 @@ package dev.rollout.engine;
 
 import ai.djl.Device;
 import ai.djl.util.cuda.CudaUtils;
+import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.rollout.model.CausalLM;
+import dev.rollout.model.KvCache;
 import dev.rollout.model.PagedAttentionContext;
 import java.util.ArrayList;
 import java.util.Arrays;

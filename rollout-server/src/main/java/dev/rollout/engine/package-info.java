@@ -6,7 +6,7 @@
  *       threads post (submit, cancel, weight swap, prefix-cache reset) between them.</li>
  *   <li>{@code Sequence}: one completion in flight (tokens, log-probs, computed count, block table, its own RNG).</li>
  *   <li>{@code BlockManager}: ref-counted KV blocks, free list, prefix cache by chained block hashes, forks and
- *       copy-on-write. {@code KvCache}: the tensors themselves; {@code KvCacheSizing}: how many blocks fit.</li>
+ *       copy-on-write. {@code KvCache} (in the model package): the tensors themselves; {@code KvCacheSizing}: how many blocks fit.</li>
  *   <li>{@code Scheduler} (continuous batching, chunked prefill, preemption by recompute) and {@code StaticScheduler}
  *       (the padded {@code generate()} baseline), both {@code BatchScheduler}s producing a {@code ScheduledBatch}.</li>
  *   <li>{@code ModelRunner}: one flat forward per step; {@code Sampler}: temperature, top-k, top-p, min-p and

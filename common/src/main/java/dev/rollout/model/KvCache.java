@@ -1,4 +1,4 @@
-package dev.rollout.engine;
+package dev.rollout.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -6,16 +6,16 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.rollout.model.ModelConfig;
-import dev.rollout.model.PagedKvCache;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The paged KV cache: per layer one K and one V tensor {@code [numKvHeads, numBlocks, blockSize, headDim]} fp32, so a
- * block table gathers whole contiguous blocks per head. Which block holds what is the {@link BlockManager}'s business.
+ * The serving KV cache: per layer one K and one V tensor {@code [numKvHeads, numBlocks, blockSize, headDim]} fp32,
+ * zero-filled. Blocks are the unit of allocation; a sequence's tokens live in the blocks of its block table, in order.
+ * Heads lead so that gathering a sequence's blocks yields {@code [numKvHeads, blocks, blockSize, headDim]}, which
+ * reshapes to {@code [numKvHeads, tokens, headDim]} without a copy. Which block holds what is the engine's business.
  */
-public final class KvCache implements PagedKvCache, AutoCloseable {
+public final class KvCache implements AutoCloseable {
     private final NDManager manager;
     private final List<NDArray> keys = new ArrayList<>();
     private final List<NDArray> values = new ArrayList<>();
@@ -36,26 +36,22 @@ public final class KvCache implements PagedKvCache, AutoCloseable {
     }
 
     /** K and V of one block across all layers, fp32. */
-    static long bytesPerBlock(ModelConfig config, int blockSize) {
+    public static long bytesPerBlock(ModelConfig config, int blockSize) {
         return config.kvBytesPerToken() * blockSize;
     }
 
-    @Override
     public NDArray keys(int layer) {
         return keys.get(layer);
     }
 
-    @Override
     public NDArray values(int layer) {
         return values.get(layer);
     }
 
-    @Override
     public int blockSize() {
         return blockSize;
     }
 
-    @Override
     public int numBlocks() {
         return numBlocks;
     }
@@ -65,7 +61,7 @@ public final class KvCache implements PagedKvCache, AutoCloseable {
     }
 
     /** Copies whole blocks (all layers, K and V): {@code sources[i]} into {@code targets[i]}. Four ops per layer. */
-    void copyBlocks(long[] sources, long[] targets, NDManager stepManager) {
+    public void copyBlocks(long[] sources, long[] targets, NDManager stepManager) {
         NDArray from = stepManager.create(sources);
         NDArray to = stepManager.create(targets);
         try (NDScope scope = new NDScope()) {
