@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * How the completions of one request are drawn. Filters apply in the order temperature, top-k, top-p, min-p; a
- * temperature of 0 means greedy. A {@code null} seed draws a random base seed per request.
+ * temperature of 0 (or any below {@link #GREEDY_BELOW_TEMPERATURE}) means greedy. A {@code null} seed draws a random base seed per request.
  */
 public record SamplingParams(int n, int maxTokens, float temperature, float topP, int topK, float minP,
                              Long seed, int[] stopTokenIds, boolean ignoreEos, LogprobsMode logprobsMode) {
@@ -38,8 +38,14 @@ public record SamplingParams(int n, int maxTokens, float temperature, float topP
         return defaults(maxTokens).withTemperature(0f);
     }
 
+    /**
+     * Temperatures below this sample greedily, as vLLM does below its 1e-5: dividing logits by a smaller one overflows
+     * fp32 (1e-45 turns every logit into an infinity and the log-probs into NaN), and the distribution is greedy anyway.
+     */
+    public static final float GREEDY_BELOW_TEMPERATURE = 1e-5f;
+
     public boolean isGreedy() {
-        return temperature == 0f;
+        return temperature < GREEDY_BELOW_TEMPERATURE;
     }
 
     public SamplingParams withN(int value) {

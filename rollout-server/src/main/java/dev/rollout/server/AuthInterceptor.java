@@ -18,7 +18,8 @@ import java.util.Set;
  */
 public final class AuthInterceptor implements ServerInterceptor {
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-    private static final String PREFIX = "Bearer ";
+    /** Auth schemes are case-insensitive (RFC 7235 section 2.1): "bearer" and "BEARER" are as good as "Bearer". */
+    private static final String SCHEME = "Bearer";
     private static final Set<String> PROTECTED = Set.of(
             RolloutServiceGrpc.getSyncWeightsMethod().getFullMethodName(),
             RolloutServiceGrpc.getResetPrefixCacheMethod().getFullMethodName());
@@ -44,9 +45,11 @@ public final class AuthInterceptor implements ServerInterceptor {
         String problem = null;
         if (header == null) {
             problem = "missing 'authorization: Bearer <token>' metadata";
-        } else if (!header.startsWith(PREFIX)) {
+        } else if (!header.regionMatches(true, 0, SCHEME, 0, SCHEME.length())
+                || header.length() == SCHEME.length() || header.charAt(SCHEME.length()) != ' ') {
             problem = "the authorization metadata must be 'Bearer <token>'";
-        } else if (!MessageDigest.isEqual(token, header.substring(PREFIX.length()).strip().getBytes(StandardCharsets.UTF_8))) {
+        } else if (!MessageDigest.isEqual(token, header.substring(SCHEME.length()).strip().getBytes(StandardCharsets.UTF_8))) {
+            // MessageDigest.isEqual takes the same time wherever the bytes differ; the token is never echoed or logged.
             problem = "the bearer token is wrong";
         }
         if (problem == null) {

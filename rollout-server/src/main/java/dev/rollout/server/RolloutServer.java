@@ -12,7 +12,9 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gRPC endpoint: Netty transport, RolloutService behind the metrics and auth interceptors, the standard
- * health service and server reflection. It owns the engine from here on and closes it on shutdown.
+ * health service and server reflection, each answering unparseable requests properly ({@link FailedCallInterceptor}). It owns the engine from here on and closes it on shutdown.
  */
 public final class RolloutServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RolloutServer.class);
@@ -49,7 +51,9 @@ public final class RolloutServer implements AutoCloseable {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.port()))
                 .maxInboundMessageSize(options.maxInboundMessageBytes());
         if (options.tlsCert() != null) {
-            builder.useTransportSecurity(options.tlsCert().toFile(), options.tlsKey().toFile());
+            try (InputStream cert = Files.newInputStream(options.tlsCert()); InputStream key = TlsKeys.pkcs8Pem(options.tlsKey())) {
+                builder.useTransportSecurity(cert, key);
+            }
         }
         return assemble(builder, served, engine, weightsManager, registry, options);
     }
@@ -69,13 +73,14 @@ public final class RolloutServer implements AutoCloseable {
         ExecutorService responses = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 daemonThreads("rollout-responses"));
         WeightSwapBarrier barrier = new WeightSwapBarrier();
-        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry);
+        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry, options.syncIdleTimeout());
         RolloutService service = new RolloutService(served, engine, weightSync, barrier, new AdmissionLimit(options.maxQueuedRequests()),
                 options.maxN(), options.device(), options.scheduler(), responses);
-        builder.addService(service).addService(ProtoReflectionServiceV1.newInstance());
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus(RolloutServiceGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
-        builder.addService(health.getHealthService());
+        builder.addService(FailedCallInterceptor.protect(service.bindService()))
+                .addService(FailedCallInterceptor.protect(ProtoReflectionServiceV1.newInstance().bindService()))
+                .addService(FailedCallInterceptor.protect(health.getHealthService().bindService()));
         // Interceptors added last run first: metrics sees every call, including those auth refuses.
         if (options.authToken() != null) {
             builder.intercept(new AuthInterceptor(options.authToken(), options.authAll()));

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,6 +74,13 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     public void generateBatch(GenerateBatchRequest request, StreamObserver<GenerateBatchResponse> observer) {
         ServerCallStreamObserver<GenerateBatchResponse> call = (ServerCallStreamObserver<GenerateBatchResponse>) observer;
         start(request, call, null, results -> {
+            for (CompletionResult r : results) {
+                Status finite = FiniteLogprobs.check(r);
+                if (!finite.isOk()) {
+                    call.onError(finite.asException());
+                    return;
+                }
+            }
             GenerateBatchResponse.Builder response = GenerateBatchResponse.newBuilder();
             for (CompletionResult r : results) {
                 response.addCompletions(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
@@ -88,12 +96,24 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
         // The engine reports completions on its own thread, in order; one serial executor per call keeps that order
         // on the response threads, the end of the stream included.
         Executor inOrder = new SerialExecutor(responseExecutor);
+        AtomicBoolean failed = new AtomicBoolean(); // touched on the serial executor only
         Consumer<CompletionResult> onCompletion = r -> inOrder.execute(() -> {
-            if (!call.isCancelled()) {
-                call.onNext(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
+            if (call.isCancelled() || failed.get()) {
+                return;
             }
+            Status finite = FiniteLogprobs.check(r);
+            if (!finite.isOk()) {
+                failed.set(true);
+                call.onError(finite.asException());
+                return;
+            }
+            call.onNext(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
         });
-        start(request, call, onCompletion, results -> call.onCompleted(), inOrder);
+        start(request, call, onCompletion, results -> {
+            if (!failed.get()) {
+                call.onCompleted();
+            }
+        }, inOrder);
     }
 
     /**
@@ -177,72 +197,14 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
             throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
         } catch (RuntimeException e) {
             log.warn("request {} could not be submitted", generation.requestId(), e);
-            throw Status.UNAVAILABLE.withDescription("the engine is not accepting requests: " + e.getMessage()).asException();
+            throw Status.UNAVAILABLE.withDescription("the engine is not accepting requests (the server may be shutting down); "
+                    + "retry, on another server if this one is going away").asException();
         }
     }
 
     @Override
     public StreamObserver<SyncWeightsChunk> syncWeights(StreamObserver<SyncWeightsResponse> observer) {
-        long start = System.nanoTime();
-        WeightSyncSession session;
-        try {
-            session = weightSync.begin();
-        } catch (StatusException e) {
-            observer.onError(e);
-            return new DiscardingObserver<>();
-        }
-        return new StreamObserver<>() {
-            private boolean finished;
-
-            @Override
-            public void onNext(SyncWeightsChunk chunk) {
-                if (finished) {
-                    return;
-                }
-                try {
-                    session.accept(chunk);
-                } catch (StatusException e) {
-                    end();
-                    observer.onError(e);
-                }
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                // The client went away mid-stream: the staged tensors are dropped, the serving weights untouched.
-                if (!finished) {
-                    log.info("weight sync stream broke after {} bytes: {}; nothing changed", session.bytesReceived(), Status.fromThrowable(t));
-                    end();
-                }
-            }
-
-            @Override
-            public void onCompleted() {
-                if (finished) {
-                    return;
-                }
-                try {
-                    SyncWeightsResponse response = weightSync.apply(session.finish(), start);
-                    log.info("weights now at version {}: {} tensors, {} bytes in {} s", response.getVersion(),
-                            response.getTensorsUpdated(), response.getBytesReceived(), String.format("%.3f", response.getSeconds()));
-                    end();
-                    observer.onNext(response);
-                    observer.onCompleted();
-                } catch (StatusException e) {
-                    end();
-                    observer.onError(e);
-                } catch (RuntimeException e) {
-                    end();
-                    log.error("weight sync failed", e);
-                    observer.onError(Status.INTERNAL.withDescription("weight sync failed: " + e).asException());
-                }
-            }
-
-            private void end() {
-                finished = true;
-                weightSync.release();
-            }
-        };
+        return SyncWeightsCall.start(weightSync, observer);
     }
 
     @Override
@@ -301,27 +263,17 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
         return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setCachedPromptTokens(cached).build();
     }
 
+    /** The cause goes to the log only: a caller gets a message it can act on, never a Java exception's text. */
     private static StatusException engineFailure(Throwable error) {
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
         log.error("generation failed", cause);
-        return Status.INTERNAL.withDescription("generation failed: " + cause).withCause(cause).asException();
+        return Status.INTERNAL.withDescription("generation failed inside the server (its log has the details); "
+                + "the request's sequences were aborted").asException();
     }
 
     private static void check(Status status) throws StatusException {
         if (!status.isOk()) {
             throw status.asException();
         }
-    }
-
-    /** Swallows the rest of a stream that has already been refused. */
-    private static final class DiscardingObserver<T> implements StreamObserver<T> {
-        @Override
-        public void onNext(T value) {}
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {}
     }
 }

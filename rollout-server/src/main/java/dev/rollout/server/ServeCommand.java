@@ -99,8 +99,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS with this certificate chain (needs --tls-key).")
     Path tlsCert;
 
-    @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 private key of --tls-cert.")
+    @Option(names = "--tls-key", paramLabel = "PEM",
+            description = "The unencrypted private key of --tls-cert: PKCS#8 (BEGIN PRIVATE KEY) or PKCS#1 RSA (BEGIN RSA PRIVATE KEY).")
     Path tlsKey;
+
+    @Option(names = "--sync-idle-timeout-seconds", defaultValue = "" + ServerOptions.DEFAULT_SYNC_IDLE_TIMEOUT_SECONDS,
+            description = "A SyncWeights stream that sends no message for this long is abandoned (DEADLINE_EXCEEDED, old "
+                    + "weights kept), so a stalled trainer cannot hold the sync that other trainers need. Default: ${DEFAULT-VALUE}.")
+    long syncIdleTimeoutSeconds;
 
     @Option(names = "--shutdown-grace-seconds", defaultValue = "30",
             description = "On SIGTERM, how long requests in flight may take to finish before they are aborted. Default: ${DEFAULT-VALUE}.")
@@ -117,7 +123,7 @@ public final class ServeCommand implements Callable<Integer> {
         Device dev = Devices.parse(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
         ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageSize, token, authAll,
-                tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT));
+                tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT), Duration.ofSeconds(syncIdleTimeoutSeconds));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);

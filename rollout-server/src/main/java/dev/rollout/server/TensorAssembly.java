@@ -3,6 +3,7 @@ package dev.rollout.server;
 import dev.rollout.proto.v1.TensorChunk;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
+import dev.rollout.weights.WeightDigest;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import java.nio.ByteBuffer;
@@ -70,8 +71,19 @@ final class TensorAssembly {
                 throw invalid("tensor '" + name + "': CRC32C mismatch (sent " + Integer.toUnsignedString(chunk.getCrc32C(), 16)
                         + ", received bytes give " + Integer.toUnsignedString(actual, 16) + "): the data was corrupted in transit or the CRC covers other bytes");
             }
+            long nonFinite = NonFiniteValues.firstIndex(bytes, dtype);
+            if (nonFinite >= 0) {
+                throw invalid("tensor '" + name + "': element " + nonFinite + " is NaN or infinite (" + dtype + " "
+                        + Arrays.toString(shape) + "); the trainer's weights diverged or were corrupted before sending, "
+                        + "so the sync was refused and the old weights still serve");
+            }
             complete = true;
         }
+    }
+
+    /** What the content digest covers of this tensor; valid once complete. */
+    WeightDigest.Entry digestEntry() {
+        return new WeightDigest.Entry(name, dtype, shape, (int) crc.getValue());
     }
 
     boolean complete() {

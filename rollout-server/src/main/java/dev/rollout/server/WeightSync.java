@@ -1,6 +1,7 @@
 package dev.rollout.server;
 
 import ai.djl.ndarray.NDManager;
+import com.google.protobuf.ByteString;
 import dev.rollout.engine.Engine;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
@@ -12,10 +13,15 @@ import io.grpc.StatusException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies weight syncs to the serving model, one at a time. A second sync that starts while one is in progress is
@@ -24,6 +30,7 @@ import java.util.concurrent.TimeUnit;
  * retry once the first has finished.
  */
 public final class WeightSync {
+    private static final Logger log = LoggerFactory.getLogger(WeightSync.class);
     private final Engine engine;
     private final CausalLM model;
     private final NDManager manager;
@@ -32,9 +39,30 @@ public final class WeightSync {
     private final WeightSwapBarrier barrier;
     private final Timer syncTime;
     private final Counter syncBytes;
+    private final Duration idleTimeout;
+    private final ScheduledThreadPoolExecutor timers;
+    /** The content digest the serving version was synced with; empty for the initial weights or a sync without one. */
+    private volatile ByteString servingDigest = ByteString.EMPTY;
 
-    /** @param manager where new weights are created: the device the model serves on */
-    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry) {
+    /**
+     * @param manager     where new weights are created: the device the model serves on
+     * @param idleTimeout how long a sync stream may go without a message before it is abandoned
+     */
+    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry,
+                      Duration idleTimeout) {
+        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+            throw new IllegalArgumentException("--sync-idle-timeout must be positive, got " + idleTimeout);
+        }
+        this.idleTimeout = idleTimeout;
+        // One daemon thread that exists only while a sync is in progress (it times out when idle): nothing to close.
+        this.timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "rollout-sync-idle-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setKeepAliveTime(10, TimeUnit.SECONDS);
+        timers.allowCoreThreadTimeOut(true);
+        timers.setRemoveOnCancelPolicy(true);
         this.engine = engine;
         this.barrier = barrier;
         this.model = model;
@@ -53,7 +81,17 @@ public final class WeightSync {
         if (!inProgress.tryAcquire()) {
             throw Status.ABORTED.withDescription("another weight sync is in progress; retry when it has finished").asException();
         }
-        return new WeightSyncSession(expected, engine.weightVersion());
+        return new WeightSyncSession(expected, engine.weightVersion(), servingDigest);
+    }
+
+    /** How long a sync stream may go without a message before it is abandoned and the sync released. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** Runs {@code task} once the idle timeout has passed, unless the returned future is cancelled first. */
+    ScheduledFuture<?> afterIdleTimeout(Runnable task) {
+        return timers.schedule(task, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     public void release() {
@@ -90,8 +128,11 @@ public final class WeightSync {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted; the old weights still serve: " + e).asException();
+            log.warn("the weight swap to version {} failed; the old weights still serve", staged.version(), e);
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted (the server may be shutting down); "
+                    + "the old weights still serve: retry the sync").asException();
         }
+        servingDigest = staged.digest();
         long nanos = System.nanoTime() - startNanos;
         syncTime.record(nanos, TimeUnit.NANOSECONDS);
         syncBytes.increment(staged.bytesReceived());

@@ -1,10 +1,12 @@
 package dev.rollout.server;
 
+import com.google.protobuf.ByteString;
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.TensorChunk;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
+import dev.rollout.weights.WeightDigest;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import java.util.Arrays;
@@ -18,19 +20,28 @@ import java.util.Map;
  * session that fails or is abandoned is simply dropped.
  */
 public final class WeightSyncSession {
+    private static final int DIGEST_BYTES = 32;
     /** What a complete, checked stream delivers: fp32 tensors by Hugging Face name. */
-    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived) {}
+    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived, ByteString digest) {}
 
     private final Map<String, long[]> expected = new LinkedHashMap<>();
     private final long currentVersion;
+    private final ByteString currentDigest;
     private final Map<String, TensorAssembly> tensors = new LinkedHashMap<>();
     private SyncWeightsHeader header;
+    private boolean alreadyApplied;
     private long bytesReceived;
 
     /** @param expected the model's tensors, shape by name, in the order GetModelInfo lists them */
     public WeightSyncSession(Map<String, long[]> expected, long currentVersion) {
+        this(expected, currentVersion, ByteString.EMPTY);
+    }
+
+    /** @param currentDigest the content digest the serving version was synced with; empty if none */
+    public WeightSyncSession(Map<String, long[]> expected, long currentVersion, ByteString currentDigest) {
         this.expected.putAll(expected);
         this.currentVersion = currentVersion;
+        this.currentDigest = currentDigest;
     }
 
     public void accept(SyncWeightsChunk chunk) throws StatusException {
@@ -45,19 +56,50 @@ public final class WeightSyncSession {
         if (header != null) {
             throw invalid("a second header arrived; send exactly one header, first");
         }
+        if (h.getTensorCount() < 0) {
+            throw invalid("header.tensor_count must be >= 0, got " + h.getTensorCount());
+        }
+        if (!h.getContentDigest().isEmpty() && h.getContentDigest().size() != DIGEST_BYTES) {
+            throw invalid("header.content_digest must be a " + DIGEST_BYTES + "-byte SHA-256, got " + h.getContentDigest().size() + " bytes");
+        }
+        if (h.getVersion() == currentVersion && !h.getContentDigest().isEmpty() && h.getContentDigest().equals(currentDigest)) {
+            header = h;
+            alreadyApplied = true;
+            return;
+        }
+        if (h.getVersion() == currentVersion && currentVersion > 0) {
+            throw invalid("weight version " + h.getVersion() + " does not exceed the serving version " + currentVersion
+                    + ": versions must strictly increase (it is already serving, "
+                    + (h.getContentDigest().isEmpty() ? "and this sync has no header.content_digest to show it retries the sync that made it"
+                            : "synced with another header.content_digest")
+                    + "; a retry must send the same tensors and digest)");
+        }
         if (h.getVersion() <= currentVersion) {
             throw invalid("weight version " + h.getVersion() + " does not exceed the serving version " + currentVersion
                     + ": versions must strictly increase");
         }
-        if (h.getTensorCount() < 0) {
-            throw invalid("header.tensor_count must be >= 0, got " + h.getTensorCount());
-        }
         header = h;
+    }
+
+    /**
+     * True once the header has named the version already serving with the digest it was synced with: the stream is a
+     * retry of a sync that was applied, so the caller answers success at once and ignores the rest of the stream.
+     */
+    public boolean alreadyApplied() {
+        return alreadyApplied;
+    }
+
+    /** Drops everything staged, so the memory goes even while the stream object lingers. */
+    public void discard() {
+        tensors.clear();
     }
 
     private void acceptTensor(TensorChunk chunk) throws StatusException {
         if (header == null) {
             throw invalid("a tensor chunk arrived before the header; send the SyncWeightsHeader first");
+        }
+        if (alreadyApplied) {
+            return;
         }
         String name = chunk.getName();
         DType dtype = ProtoMapping.toStorage(chunk.getDtype());
@@ -104,13 +146,25 @@ public final class WeightSyncSession {
                         + " (set partial=true to update only some)");
             }
         }
+        ByteString digest = header.getContentDigest();
+        if (!digest.isEmpty()) {
+            byte[] actual = WeightDigest.of(tensors.values().stream().map(TensorAssembly::digestEntry).toList());
+            if (!digest.equals(ByteString.copyFrom(actual))) {
+                throw invalid("header.content_digest does not match the " + tensors.size() + " tensors that arrived "
+                        + "(SHA-256 over names, dtypes, shapes and CRC32Cs, in name order): the digest was computed over other tensors");
+            }
+        }
         Map<String, HostTensor> out = new LinkedHashMap<>();
         tensors.forEach((name, a) -> out.put(name, a.toFloat32()));
-        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived);
+        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived, digest);
     }
 
     public long bytesReceived() {
         return bytesReceived;
+    }
+
+    public long version() {
+        return header == null ? currentVersion : header.getVersion();
     }
 
     private static StatusException invalid(String message) {

@@ -76,6 +76,38 @@ class AuthTest {
     }
 
     @Test
+    void theBearerSchemeIsCaseInsensitive() throws Exception {
+        server = assertDoesStart(false);
+        for (String scheme : List.of("bearer ", "BEARER ")) {
+            Metadata m = new Metadata();
+            m.put(AuthInterceptor.AUTHORIZATION, scheme + TOKEN);
+            server.blocking().withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m))
+                    .resetPrefixCache(ResetPrefixCacheRequest.getDefaultInstance());
+        }
+    }
+
+    @Test
+    void aSchemeWithoutASpaceBeforeTheTokenIsRefused() {
+        server = assertDoesStart(false);
+        Metadata m = new Metadata();
+        m.put(AuthInterceptor.AUTHORIZATION, "Bearer" + TOKEN);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> server.blocking()
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m)).resetPrefixCache(ResetPrefixCacheRequest.getDefaultInstance()));
+        assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+    }
+
+    @Test
+    void aWrongTokenIsNotEchoedInTheRefusal() {
+        server = assertDoesStart(false);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> server.blocking()
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer("guessed-token-123")))
+                .resetPrefixCache(ResetPrefixCacheRequest.getDefaultInstance()));
+        assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+        assertTrue(!e.getStatus().getDescription().contains("guessed-token-123") && !e.getStatus().getDescription().contains(TOKEN),
+                e.getStatus().getDescription());
+    }
+
+    @Test
     void resetPrefixCacheNeedsTheTokenButGenerationDoesNot() {
         server = assertDoesStart(false);
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,

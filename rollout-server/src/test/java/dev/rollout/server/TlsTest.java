@@ -47,9 +47,48 @@ class TlsTest {
         Path cert = dir.resolve("server.crt");
         Path key = dir.resolve("server.key");
         makeCertificate(cert, key);
+        assertServedOverTls(cert, key);
+    }
+
+    @Test
+    void aPkcs1RsaKeyIsAccepted() throws Exception {
+        Path cert = dir.resolve("server.crt");
+        Path key = dir.resolve("server.key");
+        makeCertificate(cert, key);
+        Path pkcs1 = dir.resolve("server-rsa.key");
+        Files.writeString(pkcs1, "-----BEGIN RSA PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(pkcs1Of(pem(key))) + "\n-----END RSA PRIVATE KEY-----\n");
+        assertServedOverTls(cert, pkcs1);
+    }
+
+    @Test
+    void anEncryptedKeyIsRefusedSayingHowToConvertIt() throws Exception {
+        Path key = dir.resolve("encrypted.key");
+        Files.writeString(key, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> TlsKeys.pkcs8Pem(key));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("openssl pkcs8 -topk8 -nocrypt"), e.getMessage());
+    }
+
+    private static byte[] pem(Path file) throws Exception {
+        String text = Files.readString(file);
+        String body = text.substring(text.indexOf('\n') + 1, text.indexOf("-----END"));
+        return Base64.getMimeDecoder().decode(body.strip());
+    }
+
+    /** The RSAPrivateKey inside a PKCS#8 PrivateKeyInfo: the OCTET STRING after version and algorithm (2-byte lengths for 2048-bit keys). */
+    private static byte[] pkcs1Of(byte[] pkcs8) {
+        assertEquals(0x30, pkcs8[0] & 0xff);
+        int at = 4 + 3 + 15; // outer SEQUENCE header (30 82 xx xx), INTEGER 0, AlgorithmIdentifier
+        assertEquals(0x04, pkcs8[at] & 0xff);
+        assertEquals(0x82, pkcs8[at + 1] & 0xff);
+        int length = ((pkcs8[at + 2] & 0xff) << 8) | (pkcs8[at + 3] & 0xff);
+        return java.util.Arrays.copyOfRange(pkcs8, at + 4, at + 4 + length);
+    }
+
+    private void assertServedOverTls(Path cert, Path key) throws Exception {
         ServerOptions plain = ServerOptions.defaults(0);
         ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxInboundMessageBytes(), null, false,
-                cert, key, plain.device(), plain.scheduler());
+                cert, key, plain.device(), plain.scheduler(), plain.syncIdleTimeout());
         try (TestServer server = TestServer.start(tls)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", server.server.port())
                     .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build())

@@ -8,6 +8,7 @@ import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.SyncWeightsResponse;
 import dev.rollout.proto.v1.TensorChunk;
 import dev.rollout.weights.HostTensor;
+import dev.rollout.weights.WeightDigest;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -47,6 +48,23 @@ final class WeightStream {
             }
         }
         return s;
+    }
+
+    /** The content digest of {@code tensors} sent as they are stored, as a trainer computes it. */
+    static byte[] digestOf(Collection<HostTensor> tensors) {
+        List<WeightDigest.Entry> entries = new ArrayList<>();
+        for (HostTensor t : tensors) {
+            CRC32C crc = new CRC32C();
+            crc.update(t.data());
+            entries.add(new WeightDigest.Entry(t.name(), t.dtype(), t.shape(), (int) crc.getValue()));
+        }
+        return WeightDigest.of(entries);
+    }
+
+    /** This stream with {@code digest} as its header's content digest. */
+    WeightStream withDigest(byte[] digest) {
+        return edit(0, m -> SyncWeightsChunk.newBuilder()
+                .setHeader(m.getHeader().toBuilder().setContentDigest(ByteString.copyFrom(digest))).build());
     }
 
     /** This stream with message {@code index} changed. */

@@ -139,6 +139,26 @@ class WeightSyncTest {
     }
 
     @Test
+    void aNaNWeightIsRefusedNamingTheTensorAndChangesNothing() throws Exception {
+        assertRefusedAndUnchanged(withOneValue(Float.NaN), "tensor 'model.norm.weight': element 3 is NaN or infinite");
+    }
+
+    @Test
+    void anInfiniteWeightIsRefusedNamingTheTensorAndChangesNothing() throws Exception {
+        assertRefusedAndUnchanged(withOneValue(Float.NEGATIVE_INFINITY), "tensor 'model.norm.weight': element 3 is NaN or infinite");
+    }
+
+    /** A full sync of seed 2 with element 3 of the final norm set to {@code value}, CRCs right. */
+    private WeightStream withOneValue(float value) {
+        Map<String, HostTensor> tensors = TestServer.randomWeights(server.config, 2);
+        HostTensor norm = tensors.get("model.norm.weight");
+        float[] values = norm.toFloats();
+        values[3] = value;
+        tensors.put(norm.name(), HostTensor.ofFloats(norm.name(), norm.shape(), values));
+        return WeightStream.of(1, false, tensors.values(), CHUNK);
+    }
+
+    @Test
     void aMissingTensorChangesNothing() throws Exception {
         List<HostTensor> tensors = new ArrayList<>(TestServer.randomWeights(server.config, 2).values());
         tensors.remove(tensors.size() - 1);
