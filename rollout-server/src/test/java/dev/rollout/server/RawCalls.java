@@ -45,8 +45,11 @@ final class RawCalls {
         return ClientCalls.blockingUnaryCall(channel, raw(method), CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), request);
     }
 
-    /** A client stream of {@code messages}, half-closed after the last; the response, or the status as ExecutionException. */
-    static byte[] clientStream(Channel channel, MethodDescriptor<?, ?> method, List<byte[]> messages)
+    /**
+     * A client stream of {@code messages}, half-closed after the last if {@code halfClose} (else left open, as a client
+     * waiting for the server's answer); the response, or the status as ExecutionException.
+     */
+    static byte[] clientStream(Channel channel, MethodDescriptor<?, ?> method, List<byte[]> messages, boolean halfClose)
             throws ExecutionException, InterruptedException {
         CompletableFuture<byte[]> result = new CompletableFuture<>();
         StreamObserver<byte[]> requests = ClientCalls.asyncClientStreamingCall(
@@ -69,7 +72,9 @@ final class RawCalls {
         for (byte[] m : messages) {
             requests.onNext(m);
         }
-        requests.onCompleted();
+        if (halfClose) {
+            requests.onCompleted();
+        }
         try {
             return result.get(60, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {

@@ -73,15 +73,30 @@ class UnparseableRequestTest {
         assertEquals(Status.Code.INTERNAL, unaryFails(RolloutServiceGrpc.getResetPrefixCacheMethod(), TRUNCATED).getStatus().getCode());
     }
 
-    @Test
-    void anUnparseableSyncChunkIsInternalAndTheNextSyncIsAccepted() throws Exception {
-        WeightStream good = WeightStream.of(1, false, TestServer.randomWeights(server.config, 2).values(), 1 << 20);
-        List<byte[]> messages = List.of(good.messages.get(0).toByteArray(), TRUNCATED);
+    private WeightStream goodSync() {
+        return WeightStream.of(1, false, TestServer.randomWeights(server.config, 2).values(), 1 << 20);
+    }
+
+    /** A header, then a chunk that cannot be parsed, the stream left open for the answer: the server's answer. */
+    private Status syncWithAnUnparseableChunk() {
+        List<byte[]> messages = List.of(goodSync().messages.get(0).toByteArray(), TRUNCATED);
         ExecutionException e = assertThrows(ExecutionException.class,
-                () -> RawCalls.clientStream(server.channel, RolloutServiceGrpc.getSyncWeightsMethod(), messages));
-        assertEquals(Status.Code.INTERNAL, RawCalls.statusOf(e).getStatus().getCode(), RawCalls.statusOf(e).getStatus().toString());
+                () -> RawCalls.clientStream(server.channel, RolloutServiceGrpc.getSyncWeightsMethod(), messages, false));
+        return RawCalls.statusOf(e).getStatus();
+    }
+
+    @Test
+    void anUnparseableSyncChunkIsInternalAndChangesNothing() {
+        Status status = syncWithAnUnparseableChunk();
+        assertEquals(Status.Code.INTERNAL, status.getCode(), status.toString());
+        assertTrue(status.getDescription().contains("SyncWeights request could not be parsed"), status.getDescription());
         assertEquals(0, server.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance()).getWeightVersion());
-        assertEquals(1, good.send(server.async()).getVersion());
+    }
+
+    @Test
+    void aSyncAfterAnUnparseableChunkIsAccepted() throws Exception {
+        syncWithAnUnparseableChunk();
+        assertEquals(1, goodSync().send(server.async()).getVersion());
     }
 
     @Test
