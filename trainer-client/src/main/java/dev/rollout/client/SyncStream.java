@@ -1,5 +1,6 @@
 package dev.rollout.client;
 
+import com.google.protobuf.ByteString;
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.weights.DType;
@@ -18,9 +19,10 @@ final class SyncStream implements Iterator<SyncWeightsChunk> {
     private int nextTensor;
     private TensorChunks current;
 
-    SyncStream(long version, boolean partial, List<HostTensor> tensors, PushOptions options) {
-        this.header = SyncWeightsHeader.newBuilder()
-                .setVersion(version).setTensorCount(tensors.size()).setPartial(partial).build();
+    /** @param digest the tensors' content digest ({@link SyncDigest}), so that the server recognises a retry */
+    SyncStream(long version, boolean partial, List<HostTensor> tensors, byte[] digest, PushOptions options) {
+        this.header = SyncWeightsHeader.newBuilder().setVersion(version).setTensorCount(tensors.size()).setPartial(partial)
+                .setContentDigest(ByteString.copyFrom(digest)).build();
         this.tensors = tensors;
         this.wire = options.wireDType();
         this.chunkBytes = options.chunkBytes();

@@ -41,6 +41,8 @@ final class FakeRolloutService extends RolloutServiceGrpc.RolloutServiceImplBase
     final List<GenerateBatchRequest> generateRequests = Collections.synchronizedList(new ArrayList<>());
     volatile Status generateError;
     volatile Status syncError;
+    /** Set: the next sync is applied, then answered with this status (a client deadline that passed as it was applied). */
+    volatile Status syncErrorAfterApplying;
     volatile CountDownLatch syncRendezvous;
     volatile long weightVersion;
     volatile SyncWeightsHeader lastHeader;
@@ -137,6 +139,14 @@ final class FakeRolloutService extends RolloutServiceGrpc.RolloutServiceImplBase
                             return "interrupted";
                         }
                     }
+                    SyncWeightsHeader applied = lastHeader;
+                    if (applied != null && header.getVersion() == weightVersion && !header.getContentDigest().isEmpty()
+                            && header.getContentDigest().equals(applied.getContentDigest())) {
+                        failed = true; // ignore the rest of the stream
+                        response.onNext(SyncWeightsResponse.newBuilder().setVersion(weightVersion).setAlreadyApplied(true).build());
+                        response.onCompleted();
+                        return null;
+                    }
                     return header.getVersion() > weightVersion ? null
                             : "version " + header.getVersion() + " does not exceed " + weightVersion;
                 }
@@ -205,6 +215,12 @@ final class FakeRolloutService extends RolloutServiceGrpc.RolloutServiceImplBase
                 lastHeader = header;
                 lastSync = staged;
                 weightVersion = header.getVersion();
+                Status afterApplying = syncErrorAfterApplying;
+                if (afterApplying != null) {
+                    syncErrorAfterApplying = null;
+                    response.onError(afterApplying.asRuntimeException());
+                    return;
+                }
                 response.onNext(SyncWeightsResponse.newBuilder().setVersion(header.getVersion())
                         .setTensorsUpdated(staged.size()).setBytesReceived(received).build());
                 response.onCompleted();

@@ -64,6 +64,38 @@ class WeightPusherTest {
     }
 
     @Test
+    void headerCarriesTheContentDigestOfTheWireBytes() throws Exception {
+        try (FakeRolloutServer server = FakeRolloutServer.start("A");
+             RolloutClient client = new RolloutClient(ClientConfig.of(List.of(server.address())))) {
+            new WeightPusher(client, PushOptions.DEFAULT.withChunkBytes(16)).push(4, List.of(EMBED, NORM), true);
+
+            java.util.zip.CRC32C embed = new java.util.zip.CRC32C();
+            embed.update(littleEndianFloats(0f, 1f, -1f, 0.5f, 2f, -2f, 0.25f, 3f, -0.125f, 4f));
+            java.util.zip.CRC32C norm = new java.util.zip.CRC32C();
+            norm.update(littleEndianFloats(1.5f, -2f, 0.25f));
+            byte[] expected = dev.rollout.weights.WeightDigest.of(List.of(
+                    new dev.rollout.weights.WeightDigest.Entry(NORM.name(), dev.rollout.weights.DType.F32, new long[] {3}, (int) norm.getValue()),
+                    new dev.rollout.weights.WeightDigest.Entry(EMBED.name(), dev.rollout.weights.DType.F32, new long[] {5, 2}, (int) embed.getValue())));
+            assertArrayEquals(expected, server.service.lastHeader.getContentDigest().toByteArray());
+        }
+    }
+
+    @Test
+    void aPushWhoseDeadlinePassedAsItWasAppliedSucceedsOnItsRetry() throws Exception {
+        try (FakeRolloutServer server = FakeRolloutServer.start("A");
+             RolloutClient client = new RolloutClient(ClientConfig.of(List.of(server.address())))) {
+            server.service.syncErrorAfterApplying = Status.DEADLINE_EXCEEDED.withDescription("deadline passed");
+
+            List<ServerSyncResult> results = new WeightPusher(client).push(3, List.of(EMBED, NORM), false);
+
+            assertEquals(1, results.size());
+            assertEquals(3, results.get(0).response().getVersion());
+            assertTrue(results.get(0).response().getAlreadyApplied());
+            assertEquals(3, server.service.weightVersion);
+        }
+    }
+
+    @Test
     void chunksThatDoNotDivideTheTensorEndWithAShortChunk() throws Exception {
         Map<String, ReceivedTensor> got = pushToOne(List.of(EMBED, NORM), PushOptions.DEFAULT.withChunkBytes(16), 1);
 
