@@ -55,6 +55,13 @@ class WeightPusherServerTest {
     }
 
     @Test
+    void theServerAcceptsTheDigestOfWeightsConvertedToBf16OnTheWire() {
+        WeightPusher pusher = new WeightPusher(client, PushOptions.DEFAULT.withWireDType(dev.rollout.weights.DType.BF16));
+        assertFalse(pusher.push(1, weights(2), false).get(0).response().getAlreadyApplied());
+        assertTrue(pusher.push(1, weights(2), false).get(0).response().getAlreadyApplied());
+    }
+
+    @Test
     void aPushOfTheServingVersionWithOtherWeightsFailsSayingWhy() {
         WeightPusher pusher = new WeightPusher(client);
         pusher.push(1, weights(2), false);
