@@ -41,9 +41,14 @@ public final class WeightPusher {
      * @throws WeightPushException if any server failed, naming each failed server and why, and listing the others
      */
     public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial) {
+        return push(version, tensors, partial, client.servers());
+    }
+
+    /** As {@link #push(long, List, boolean)}, to {@code servers} only (some of the client's), e.g. one that restarted. */
+    public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial, List<ServerAddress> servers) {
         checkTensors(tensors);
         List<SyncCall> calls = new ArrayList<>();
-        for (ServerConnection c : client.connections()) {
+        for (ServerConnection c : client.connections(servers)) {
             SyncCall call = new SyncCall(c.address(), new SyncStream(version, partial, tensors, options));
             c.async().withDeadlineAfter(options.deadline().toNanos(), TimeUnit.NANOSECONDS).syncWeights(call);
             calls.add(call);
