@@ -27,7 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rollouts from one or more rollout servers; weights pushed to all of them in parallel after every step.
+ * Rollouts from one or more rollout servers; weights pushed to every server that is up, in parallel, after every step.
  *
  * <p>A server that goes away (killed, restarted, rescheduled) does not end the run. It is set aside while it is down,
  * and its share of a generation goes to the servers that are up. When it answers again with a weight version behind
