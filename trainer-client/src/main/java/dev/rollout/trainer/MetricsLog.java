@@ -86,6 +86,24 @@ public final class MetricsLog implements AutoCloseable {
                         + " unreadable line(s)" : "", superseded.getFileName(), kept.size());
     }
 
+    /** The plot points of the rows in {@code file} (a resumed run's plot starts at step 1, not at its checkpoint). */
+    static List<TrainingPlot.Point> points(Path file) throws IOException {
+        List<TrainingPlot.Point> out = new ArrayList<>();
+        if (!Files.exists(file)) {
+            return out;
+        }
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            JsonNode row = JSON.readTree(line);
+            out.add(new TrainingPlot.Point(row.path("step").asInt(), number(row, "reward"), number(row, "tokens_per_second")));
+        }
+        return out;
+    }
+
+    private static double number(JsonNode row, String key) {
+        JsonNode v = row.get(key);
+        return v == null || !v.isNumber() ? Double.NaN : v.asDouble();
+    }
+
     /** The step of a metrics line, or -1 when the line is not one this log wrote whole. */
     private static int stepOf(String line) {
         try {

@@ -36,6 +36,7 @@ class ResumeAfterCrashTest {
     static List<ObjectNode> uninterrupted;
     static List<ObjectNode> resumed;
     static List<ObjectNode> superseded;
+    static final List<Integer> plottedSteps = new ArrayList<>();
 
     @BeforeAll
     static void runUninterruptedThenCrashAndResume() throws Exception {
@@ -63,6 +64,9 @@ class ResumeAfterCrashTest {
                     throw new IllegalStateException("killed after step " + r.step());
                 }
             });
+            if (resume != null) {
+                run.points().forEach(p -> plottedSteps.add(p.step()));
+            }
         }
         return Files.readAllLines(Path.of(config.outputDir()).resolve("metrics.jsonl"));
     }
@@ -108,5 +112,10 @@ class ResumeAfterCrashTest {
     void theRowsOfTheStepTakenAgainAreKeptAside() {
         assertEquals(1, superseded.size());
         assertEquals(CRASH, superseded.get(0).get("step").asInt());
+    }
+
+    @Test
+    void theRewardPlotOfTheResumedRunCoversEveryStep() {
+        assertEquals(resumed.stream().map(r -> r.get("step").asInt()).toList(), plottedSteps);
     }
 }
