@@ -93,6 +93,9 @@ public final class MetricsLog implements AutoCloseable {
             return out;
         }
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) {
+                continue;
+            }
             JsonNode row = JSON.readTree(line);
             out.add(new TrainingPlot.Point(row.path("step").asInt(), number(row, "reward"), number(row, "tokens_per_second")));
         }
