@@ -61,6 +61,16 @@ public final class RolloutClient implements AutoCloseable {
         return connections;
     }
 
+    /** The connections to {@code servers}, in that order; each must be one of {@link #servers()}. */
+    List<ServerConnection> connections(List<ServerAddress> servers) {
+        List<ServerConnection> out = new ArrayList<>();
+        for (ServerAddress a : servers) {
+            out.add(connections.stream().filter(c -> c.address().equals(a)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException(a + " is not one of this client's servers " + servers())));
+        }
+        return out;
+    }
+
     /**
      * Generates {@code sampling.n} completions for each prompt (prompts round robin over the servers, called in
      * parallel) and returns them ordered by (prompt_index, sample_index), prompt_index being the position in
@@ -70,16 +80,36 @@ public final class RolloutClient implements AutoCloseable {
      * @throws RolloutServerException naming the server whose call failed (the other servers' calls are cancelled)
      */
     public GenerateBatchResponse generate(List<Prompt> prompts, SamplingParams sampling, long minWeightVersion) {
+        return generate(connections, prompts, sampling, minWeightVersion, false);
+    }
+
+    /**
+     * As {@link #generate}, over {@code servers} only and with one attempt per server, for a caller that moves a
+     * failed server's work to the others itself. A server that returns aborted completions (it is shutting down) fails
+     * as UNAVAILABLE: such completions stopped early and must not be trained on.
+     *
+     * @throws RolloutServerException naming the first server whose call failed (the other servers' calls are cancelled)
+     */
+    public GenerateBatchResponse generateOnce(List<ServerAddress> servers, List<Prompt> prompts, SamplingParams sampling,
+                                              long minWeightVersion) {
+        return generate(connections(servers), prompts, sampling, minWeightVersion, true);
+    }
+
+    private GenerateBatchResponse generate(List<ServerConnection> on, List<Prompt> prompts, SamplingParams sampling,
+                                           long minWeightVersion, boolean once) {
         if (prompts.isEmpty()) {
             throw new IllegalArgumentException("generate needs at least one prompt");
         }
+        if (on.isEmpty()) {
+            throw new IllegalArgumentException("generate needs at least one server");
+        }
         int n = Math.max(1, sampling.getN());
-        BatchSplit split = BatchSplit.roundRobin(prompts.size(), connections.size());
+        BatchSplit split = BatchSplit.roundRobin(prompts.size(), on.size());
         String requestId = UUID.randomUUID().toString();
         ExecutorCompletionService<Void> done = new ExecutorCompletionService<>(calls);
-        List<GenerateBatchResponse> responses = new ArrayList<>(Collections.nCopies(connections.size(), null));
+        List<GenerateBatchResponse> responses = new ArrayList<>(Collections.nCopies(on.size(), null));
         List<Future<Void>> futures = new ArrayList<>();
-        for (int s = 0; s < connections.size(); s++) {
+        for (int s = 0; s < on.size(); s++) {
             if (split.numPrompts(s) == 0) {
                 continue;
             }
@@ -91,7 +121,10 @@ public final class RolloutClient implements AutoCloseable {
                     .setMinWeightVersion(minWeightVersion)
                     .build();
             futures.add(done.submit(() -> {
-                GenerateBatchResponse r = connections.get(server).call("GenerateBatch", stub -> stub.generateBatch(request));
+                ServerConnection c = on.get(server);
+                GenerateBatchResponse r = once
+                        ? withoutAborted(c, c.callOnce("GenerateBatch", stub -> stub.generateBatch(request)))
+                        : c.call("GenerateBatch", stub -> stub.generateBatch(request));
                 synchronized (responses) {
                     responses.set(server, r);
                 }
@@ -100,8 +133,18 @@ public final class RolloutClient implements AutoCloseable {
         }
         awaitAll(done, futures);
         synchronized (responses) {
-            return split.reassemble(responses, servers(), n, minWeightVersion);
+            return split.reassemble(responses, on.stream().map(ServerConnection::address).toList(), n, minWeightVersion);
         }
+    }
+
+    private static GenerateBatchResponse withoutAborted(ServerConnection c, GenerateBatchResponse r) {
+        long aborted = r.getCompletionsList().stream()
+                .filter(x -> x.getFinishReason() == dev.rollout.proto.v1.FinishReason.FINISH_REASON_ABORTED).count();
+        if (aborted > 0) {
+            throw new RolloutServerException(c.address(), "GenerateBatch", Status.UNAVAILABLE.withDescription("the server aborted "
+                    + aborted + " of " + r.getCompletionsCount() + " completion(s); it is shutting down").asRuntimeException(), 1);
+        }
+        return r;
     }
 
     /** Waits for every call; on the first failure cancels the rest (interrupting a blocking call cancels it) and rethrows. */
@@ -135,6 +178,15 @@ public final class RolloutClient implements AutoCloseable {
             out.add(modelInfo(c));
         }
         return out;
+    }
+
+    /**
+     * The model description of one server, asked once, waiting at most {@code patience} for it to be reachable: a
+     * probe of a server that may be down (UNAVAILABLE or DEADLINE_EXCEEDED while it is).
+     */
+    public ModelInfo probe(ServerAddress server, Duration patience) {
+        ServerConnection c = connections(List.of(server)).get(0);
+        return c.probe("GetModelInfo", stub -> stub.getModelInfo(GetModelInfoRequest.getDefaultInstance()), patience);
     }
 
     private static ModelInfo modelInfo(ServerConnection c) {

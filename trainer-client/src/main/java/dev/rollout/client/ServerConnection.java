@@ -74,12 +74,38 @@ final class ServerConnection implements AutoCloseable {
      * alone decides how soon a server that has just started is reached.
      */
     <T> T call(String rpc, Function<RolloutServiceGrpc.RolloutServiceBlockingStub, T> call) {
+        return call(rpc, call, config.retry().maxAttempts());
+    }
+
+    /** A unary call with a single attempt; the channel's reconnect backoff is reset first, so a server just back is reached. */
+    <T> T callOnce(String rpc, Function<RolloutServiceGrpc.RolloutServiceBlockingStub, T> call) {
+        channel.resetConnectBackoff();
+        return call(rpc, call, 1);
+    }
+
+    /**
+     * A unary call with a single attempt that waits up to {@code patience} for a connection, for probing a server
+     * that may be down: a call on a channel that failed to connect would otherwise fail at once, even with the
+     * server back.
+     */
+    <T> T probe(String rpc, Function<RolloutServiceGrpc.RolloutServiceBlockingStub, T> call, Duration patience) {
+        channel.resetConnectBackoff();
+        RolloutServiceGrpc.RolloutServiceBlockingStub stub = RolloutServiceGrpc.newBlockingStub(channel).withWaitForReady()
+                .withDeadlineAfter(patience.toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            return call.apply(token == null ? stub : stub.withCallCredentials(token));
+        } catch (StatusRuntimeException e) {
+            throw new RolloutServerException(address, rpc, e, 1);
+        }
+    }
+
+    private <T> T call(String rpc, Function<RolloutServiceGrpc.RolloutServiceBlockingStub, T> call, int maxAttempts) {
         RetryPolicy retry = config.retry();
         for (int attempt = 1; ; attempt++) {
             try {
                 return call.apply(blocking());
             } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || attempt >= retry.maxAttempts()) {
+                if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || attempt >= maxAttempts) {
                     throw new RolloutServerException(address, rpc, e, attempt);
                 }
                 sleep(retry.jitteredBackoff(attempt), rpc, attempt);

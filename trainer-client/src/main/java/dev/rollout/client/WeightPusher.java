@@ -49,9 +49,14 @@ public final class WeightPusher {
      * @throws WeightPushException if any server failed, naming each failed server and why, and listing the others
      */
     public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial) {
+        return push(version, tensors, partial, client.servers());
+    }
+
+    /** As {@link #push(long, List, boolean)}, to {@code servers} only (some of the client's), e.g. one that restarted. */
+    public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial, List<ServerAddress> servers) {
         checkTensors(tensors);
         byte[] digest = SyncDigest.of(tensors, options.wireDType(), options.chunkBytes());
-        List<ServerConnection> connections = client.connections();
+        List<ServerConnection> connections = client.connections(servers);
         List<SyncCall> calls = new ArrayList<>();
         for (ServerConnection c : connections) {
             calls.add(start(c, version, partial, tensors, digest));

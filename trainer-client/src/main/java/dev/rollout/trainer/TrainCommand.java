@@ -14,8 +14,11 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code trainer train --config FILE.yaml [--set key=value ...] [--resume DIR]}. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
@@ -24,12 +27,21 @@ import picocli.CommandLine.Option;
 public final class TrainCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--config", required = true, paramLabel = "FILE.yaml", description = "The training config.")
     Path config;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",
             description = "Override a config key (dotted for sections, e.g. rollout.servers=host:50051). Repeatable.")
     List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--server", paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "The rollout servers to train against: shorthand for --set rollout.servers=[...] (server mode). "
+                    + "Replaces the config file's rollout.servers; refused together with --set rollout.servers or "
+                    + "rollout.mode colocate.")
+    String server;
 
     @Option(names = "--resume", paramLabel = "DIR",
             description = "Continue from a checkpoint this trainer saved (output_dir/checkpoint-N): weights, optimizer, step.")
@@ -39,9 +51,22 @@ public final class TrainCommand implements Callable<Integer> {
             description = "HTTP port of the trainer's /metrics (0: any free port, -1: none). Default: ${DEFAULT-VALUE}.")
     int metricsPort;
 
+    /** The config file with --set and --server applied. */
+    private TrainerConfig loadConfig() throws java.io.IOException {
+        TrainerConfig loaded = TrainerConfig.load(config, overrides);
+        if (server == null) {
+            return loaded;
+        }
+        try {
+            return TrainerConfig.load(config, ServerOption.overrides(server, loaded, overrides));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
-        TrainerConfig cfg = TrainerConfig.load(config, overrides);
+        TrainerConfig cfg = loadConfig();
         LOG.info("libtorch uses {} thread(s) per op", TorchThreads.configure());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (MetricsServer metrics = metricsPort < 0 ? null : new MetricsServer(registry, metricsPort);

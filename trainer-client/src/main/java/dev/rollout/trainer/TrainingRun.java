@@ -70,7 +70,8 @@ public final class TrainingRun implements AutoCloseable {
                     config.weightDecay());
             TrainingState state = resumeFrom != null ? TrainerCheckpoint.restore(resumeFrom, optimizer) : TrainingState.fresh();
             this.rollouts = rolloutFactory.create(config, policy, source);
-            this.metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"), registry);
+            this.metrics = MetricsLog.continuingAfter(outputDir.resolve("metrics.jsonl"), state.step(), registry);
+            points.addAll(MetricsLog.points(outputDir.resolve("metrics.jsonl")));
             this.loop = new TrainingLoop(config, policy, reference, source.tokenizer(), rollouts,
                     PromptDataset.open(config.dataset(), config.seed()), RewardSet.fromConfig(config), optimizer, state, manager);
             ok = true;

@@ -40,6 +40,7 @@ final class FakeRolloutService extends RolloutServiceGrpc.RolloutServiceImplBase
     private final String name;
     final List<GenerateBatchRequest> generateRequests = Collections.synchronizedList(new ArrayList<>());
     volatile Status generateError;
+    volatile FinishReason finishReason = FinishReason.FINISH_REASON_LENGTH;
     volatile Status syncError;
     /** Set: the next sync is applied, then answered with this status (a client deadline that passed as it was applied). */
     volatile Status syncErrorAfterApplying;
@@ -76,7 +77,7 @@ final class FakeRolloutService extends RolloutServiceGrpc.RolloutServiceImplBase
             for (int s = 0; s < n; s++) {
                 out.add(Completion.newBuilder().setPromptIndex(p).setSampleIndex(s)
                         .setText(completionText(name, prompt.getText(), s)).addTokenIds(s).addLogprobs(-0.5f)
-                        .setFinishReason(FinishReason.FINISH_REASON_LENGTH).setWeightVersion(weightVersion).build());
+                        .setFinishReason(finishReason).setWeightVersion(weightVersion).build());
             }
         }
         Collections.reverse(out); // a real server answers in finishing order, not request order

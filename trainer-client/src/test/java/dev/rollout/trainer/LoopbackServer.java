@@ -27,16 +27,25 @@ final class LoopbackServer implements AutoCloseable {
     private final ManagedChannel channel;
 
     LoopbackServer(Path modelDir) throws IOException {
+        this(modelDir, 0);
+    }
+
+    /** On {@code port} (0: one the OS picks), e.g. the port of a server just closed, as a restarted server would. */
+    LoopbackServer(Path modelDir, int port) throws IOException {
         loaded = ModelLoader.load(modelDir.toString(), 0, Device.cpu());
         Engine engine = new Engine(loaded.served().model(),
                 EngineConfig.defaults().withNumBlocks(64).withDevice(Device.cpu()), new SimpleMeterRegistry());
-        server = RolloutServer.start(loaded.served(), engine, loaded.manager(), new SimpleMeterRegistry(), ServerOptions.defaults(0));
+        server = RolloutServer.start(loaded.served(), engine, loaded.manager(), new SimpleMeterRegistry(), ServerOptions.defaults(port));
         channel = NettyChannelBuilder.forAddress("localhost", server.port()).usePlaintext()
                 .maxInboundMessageSize(ServerOptions.DEFAULT_MAX_INBOUND_MESSAGE_BYTES).build();
     }
 
     String address() {
         return "localhost:" + server.port();
+    }
+
+    int port() {
+        return server.port();
     }
 
     /** The server's weight version as GetModelInfo reports it. */

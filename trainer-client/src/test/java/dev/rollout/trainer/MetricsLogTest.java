@@ -74,4 +74,61 @@ class MetricsLogTest {
         assertTrue(scrape.contains("rollout_trainer_step_time_seconds 1.5"), scrape);
         assertTrue(scrape.contains("rollout_trainer_global_step 7.0"), scrape);
     }
+
+    private List<Integer> steps(Path file) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<Integer> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            out.add(json.readTree(line).get("step").asInt());
+        }
+        return out;
+    }
+
+    @Test
+    void continuingAfterACheckpointMovesTheRowsOfLaterStepsAsideSoNoStepAppearsTwice() throws Exception {
+        Path file = dir.resolve("metrics.jsonl");
+        try (MetricsLog log = new MetricsLog(file, null)) {
+            for (int s = 1; s <= 12; s++) {
+                log.record(s, step(s / 100.0));
+            }
+        }
+        try (MetricsLog log = MetricsLog.continuingAfter(file, 10, null)) {
+            log.record(11, step(0.11));
+            log.record(12, step(0.12));
+        }
+
+        assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), steps(file));
+        assertEquals(List.of(11, 12), steps(dir.resolve(MetricsLog.SUPERSEDED_FILE)), "the replaced rows are kept aside");
+    }
+
+    @Test
+    void aLineCutShortByACrashIsMovedAsideToo() throws Exception {
+        Path file = dir.resolve("metrics.jsonl");
+        try (MetricsLog log = new MetricsLog(file, null)) {
+            log.record(1, step(0.1));
+            log.record(2, step(0.2));
+        }
+        Files.writeString(file, "{\"step\":3,\"rew", java.nio.file.StandardOpenOption.APPEND);
+
+        try (MetricsLog log = MetricsLog.continuingAfter(file, 2, null)) {
+            log.record(3, step(0.3));
+        }
+
+        assertEquals(List.of(1, 2, 3), steps(file));
+        assertEquals(List.of("{\"step\":3,\"rew"), Files.readAllLines(dir.resolve(MetricsLog.SUPERSEDED_FILE)));
+    }
+
+    @Test
+    void continuingALogWithNothingAfterTheCheckpointLeavesItAsItIs() throws Exception {
+        Path file = dir.resolve("metrics.jsonl");
+        try (MetricsLog log = new MetricsLog(file, null)) {
+            log.record(1, step(0.1));
+        }
+        byte[] before = Files.readAllBytes(file);
+
+        MetricsLog.continuingAfter(file, 1, null).close();
+
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, Files.readAllBytes(file));
+        assertTrue(Files.notExists(dir.resolve(MetricsLog.SUPERSEDED_FILE)));
+    }
 }

@@ -17,7 +17,12 @@ final class TestRuns {
 
     /** The config of a run in {@code outputDir} on {@code modelDir}, plus any {@code --set} overrides. */
     static TrainerConfig config(Path modelDir, Path outputDir, int maxSteps, String... overrides) {
-        String yaml = String.join("\n",
+        return TrainerConfig.parse(yaml(modelDir, outputDir, maxSteps), List.of(overrides));
+    }
+
+    /** The YAML text of such a run, as a config file holds it. */
+    static String yaml(Path modelDir, Path outputDir, int maxSteps) {
+        return String.join("\n",
                 "trainer: grpo",
                 "model: '" + modelDir + "'",
                 "dataset: addition",
@@ -39,7 +44,6 @@ final class TestRuns {
                 "continuous_batching:",
                 "  max_memory_percent: 0.01",
                 "");
-        return TrainerConfig.parse(yaml, List.of(overrides));
     }
 
     static TrainingRun open(TrainerConfig config, Path resumeFrom) throws IOException {

@@ -117,7 +117,7 @@ final class ConfigKeys {
             word("rollout.min_weight_version", "current", List.of("current", "any"),
                     "`current`: each request carries the version last pushed as min_weight_version, so no completion from older weights is used; `any`: accept whatever the server holds."),
             text("rollout.ca_file", null, true, "PEM file of the CA that signed the servers' certificates; null for plaintext."),
-            integer("rollout.max_attempts", 12, 1, "Attempts of a request while a server is unreachable, with exponential backoff."),
+            integer("rollout.max_attempts", 12, 1, "Attempts of a request while a server is unreachable, with exponential backoff; also the waits for a server that went away to come back before the run stops."),
             positive("rollout.retry_backoff_seconds", 0.2, 0.0, "First retry delay; it doubles on each retry."),
             positive("rollout.retry_max_backoff_seconds", 20.0, 0.0, "Longest retry delay."),
             positive("rollout.request_timeout_seconds", 1800.0, 0.0, "Deadline of one generation call; a large batch can take minutes."),

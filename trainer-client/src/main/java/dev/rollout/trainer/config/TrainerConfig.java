@@ -26,10 +26,12 @@ public final class TrainerConfig {
 
     private final Map<String, Object> values;
     private final List<String> deprecations;
+    private final java.util.Set<String> given;
 
-    private TrainerConfig(Map<String, Object> values, List<String> deprecations) {
+    private TrainerConfig(Map<String, Object> values, List<String> deprecations, java.util.Set<String> given) {
         this.values = values;
         this.deprecations = deprecations;
+        this.given = given;
     }
 
     /** Every key with its accepted values, default and meaning, in documentation order. */
@@ -70,7 +72,8 @@ public final class TrainerConfig {
             }
             values.put(key.name(), key.parse(entry.getValue()));
         }
-        TrainerConfig config = new TrainerConfig(Collections.unmodifiableMap(values), List.copyOf(deprecations));
+        TrainerConfig config = new TrainerConfig(Collections.unmodifiableMap(values), List.copyOf(deprecations),
+                java.util.Set.copyOf(raw.keySet()));
         config.checkConsistency();
         return config;
     }
@@ -223,6 +226,11 @@ public final class TrainerConfig {
             throw unknownKey(key);
         }
         return values.get(key);
+    }
+
+    /** True when the file or an override set {@code key} (under its name or an old one), false when it has its default. */
+    public boolean isGiven(String key) {
+        return given.contains(key);
     }
 
     /** Every key's value, in documentation order. */
