@@ -10,14 +10,18 @@ import dev.rollout.proto.v1.TokenIds;
 import io.grpc.Status;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Every validation rule of a generation request (design §3), each as one well-formed request that breaks it and the
  * status it must get, made to measure for the server at hand (its vocabulary, context, --max-n and weight version).
  */
 final class BadRequests {
-    /** A rule, the request that breaks it, and the status code the contract gives it. */
-    record Case(String rule, GenerateBatchRequest request, Status.Code expected) {}
+    /**
+     * A rule, the request that breaks it, and the status codes the contract allows for it; {@code okIfFinite}: an OK
+     * answer is allowed too, provided every completion is whole and every log-prob finite.
+     */
+    record Case(String rule, GenerateBatchRequest request, Set<Status.Code> expected, boolean okIfFinite) {}
 
     private BadRequests() {}
 
@@ -57,13 +61,32 @@ final class BadRequests {
         invalid(cases, "unknown chat role", with(chat("wizard")));
         invalid(cases, "a bad prompt after a good one", with(ok()).toBuilder().addPrompts(tokens(vocab + 5)).build());
         invalid(cases, "negative min_weight_version", with(ok()).toBuilder().setMinWeightVersion(-4).build());
-        cases.put("min_weight_version above the serving version", new Case("min_weight_version above the serving version",
-                with(ok()).toBuilder().setMinWeightVersion(info.getWeightVersion() + 1_000_000).build(), Status.Code.FAILED_PRECONDITION));
+        add(cases, new Case("min_weight_version above the serving version",
+                with(ok()).toBuilder().setMinWeightVersion(info.getWeightVersion() + 1_000_000).build(),
+                Set.of(Status.Code.FAILED_PRECONDITION), false));
+        // A temperature this small overflows logits / temperature: greedy or a refusal, never NaN log-probs.
+        add(cases, new Case("temperature 1e-45", with(ok().setTemperature(1e-45f)), Set.of(Status.Code.INVALID_ARGUMENT), true));
+        // Far more work than any server should take on for one request: refused before any work is done.
+        add(cases, new Case("1000 prompts x n = max_n x max_tokens 256", manySequences(1000, maxN, Math.min(256, context - 8)),
+                Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED), false));
         return cases;
     }
 
     private static void invalid(Map<String, Case> cases, String rule, GenerateBatchRequest request) {
-        cases.put(rule, new Case(rule, request, Status.Code.INVALID_ARGUMENT));
+        add(cases, new Case(rule, request, Set.of(Status.Code.INVALID_ARGUMENT), false));
+    }
+
+    private static void add(Map<String, Case> cases, Case c) {
+        cases.put(c.rule(), c);
+    }
+
+    private static GenerateBatchRequest manySequences(int prompts, int n, int maxTokens) {
+        GenerateBatchRequest.Builder b = GenerateBatchRequest.newBuilder()
+                .setSampling(SamplingParams.newBuilder().setN(n).setMaxTokens(maxTokens).setIgnoreEos(true));
+        for (int i = 0; i < prompts; i++) {
+            b.addPrompts(tokens(1 + i % 5, 2));
+        }
+        return b.build();
     }
 
     private static SamplingParams.Builder ok() {

@@ -36,6 +36,8 @@ final class ConcurrencyCheck {
     static final String NAME = "concurrent clients";
     /** Runs at least this long judge RSS growth; shorter ones only report it (warm-up dominates them). */
     static final double RSS_JUDGED_FROM_SECONDS = 60;
+    /** A sync under load that takes longer than this is refused by its own deadline: it waited behind generation. */
+    static final long SYNC_DEADLINE_MS = 60_000;
 
     /** What the concurrency check is given. */
     record Settings(int clients, double seconds, long syncIntervalMillis, double hangSeconds, long seed) {}
@@ -65,14 +67,17 @@ final class ConcurrencyCheck {
                 }));
             }
             int syncs = 0;
+            long syncMillis = 0;
             while (System.nanoTime() < end) {
                 Thread.sleep(Math.min(s.syncIntervalMillis(), Math.max(1, (end - System.nanoTime()) / 1_000_000)));
                 if (System.nanoTime() >= end) {
                     break;
                 }
                 long version = target.info().getWeightVersion();
-                Status status = RawRpc.call(target.channel, RawRpc.Method.SYNC_WEIGHTS,
-                        SyncStreams.bytes(SyncStreams.full(info, version + 1, s.seed() + syncs)), 60_000).get();
+                List<byte[]> stream = SyncStreams.bytes(SyncStreams.full(info, version + 1, s.seed() + syncs));
+                long syncStart = System.nanoTime();
+                Status status = RawRpc.call(target.channel, RawRpc.Method.SYNC_WEIGHTS, stream, SYNC_DEADLINE_MS).get();
+                syncMillis = Math.max(syncMillis, (System.nanoTime() - syncStart) / 1_000_000);
                 syncs++;
                 result.count("SyncWeights", status);
                 if (!status.isOk()) {
@@ -83,6 +88,7 @@ final class ConcurrencyCheck {
                 f.get((long) s.hangSeconds() + 30, TimeUnit.SECONDS);
             }
             result.fact("syncs", syncs);
+            result.fact("slowest_sync_ms", syncMillis);
         } finally {
             clients.shutdownNow();
             timers.shutdownNow();
