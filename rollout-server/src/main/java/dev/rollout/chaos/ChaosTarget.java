@@ -55,11 +55,18 @@ final class ChaosTarget implements AutoCloseable {
     /** Starts {@code model} (a preset or directory) on the CPU on 127.0.0.1, with a KV cache of {@code numBlocks} blocks. */
     static ChaosTarget start(String model, long seed, int numBlocks, Path serverLogCopy) throws IOException {
         ServerLog log = ServerLog.thisProcess(serverLogCopy);
-        ModelLoader.Loaded loaded = ModelLoader.load(model, seed, Device.cpu());
-        Engine engine = new Engine(loaded.served().model(),
-                EngineConfig.defaults().withNumBlocks(numBlocks).withDevice(Device.cpu()), new SimpleMeterRegistry());
-        RolloutServer server = RolloutServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), loaded.served(), engine,
-                loaded.manager(), new SimpleMeterRegistry(), ServerOptions.defaults(0));
+        ModelLoader.Loaded loaded;
+        RolloutServer server;
+        try {
+            loaded = ModelLoader.load(model, seed, Device.cpu());
+            Engine engine = new Engine(loaded.served().model(),
+                    EngineConfig.defaults().withNumBlocks(numBlocks).withDevice(Device.cpu()), new SimpleMeterRegistry());
+            server = RolloutServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), loaded.served(), engine,
+                    loaded.manager(), new SimpleMeterRegistry(), ServerOptions.defaults(0));
+        } catch (IOException | RuntimeException e) {
+            log.close(); // stderr back, so the reason is seen
+            throw e;
+        }
         ManagedChannel channel = channel(InetAddress.getLoopbackAddress().getHostAddress(), server.port());
         AutoCloseable owned = () -> {
             server.close();
@@ -171,6 +178,20 @@ final class ChaosTarget implements AutoCloseable {
 
     /** What the probe generated. */
     record Probe(int[] tokenIds, float[] logprobs, long weightVersion) {
+        boolean finite() {
+            for (float lp : logprobs) {
+                if (!Float.isFinite(lp)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        @Override
+        public String toString() {
+            return "tokens " + java.util.Arrays.toString(tokenIds) + ", log-probs " + java.util.Arrays.toString(logprobs);
+        }
+
         /** Same tokens and log-probs within 1e-5: the same weights (other weights move them by far more). */
         boolean sameWeightsAs(Probe other) {
             if (!java.util.Arrays.equals(tokenIds, other.tokenIds) || logprobs.length != other.logprobs.length) {

@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
 final class ValidationCheck {
     static final String NAME = "validation";
     /** A refusal is immediate; a request the server wrongly accepts is cut off here (and fails the check). */
-    static final long DEADLINE_SECONDS = 15;
+    static final long DEADLINE_SECONDS = 10;
 
     private ValidationCheck() {}
 
