@@ -43,13 +43,15 @@ final class ChaosTarget implements AutoCloseable {
     final ServerLog log;
     private final Path statusFile;
     private final AutoCloseable owned;
+    private final boolean inProcess;
 
-    private ChaosTarget(ManagedChannel channel, String address, ServerLog log, Path statusFile, AutoCloseable owned) {
+    private ChaosTarget(ManagedChannel channel, String address, ServerLog log, Path statusFile, AutoCloseable owned, boolean inProcess) {
         this.channel = channel;
         this.address = address;
         this.log = log;
         this.statusFile = statusFile;
         this.owned = owned;
+        this.inProcess = inProcess;
     }
 
     /** Starts {@code model} (a preset or directory) on the CPU on 127.0.0.1, with a KV cache of {@code numBlocks} blocks. */
@@ -74,7 +76,7 @@ final class ChaosTarget implements AutoCloseable {
             log.close();
         };
         return new ChaosTarget(channel, "127.0.0.1:" + server.port() + " (in this process, " + model + ")", log,
-                Path.of("/proc/self/status"), owned);
+                Path.of("/proc/self/status"), owned, true);
     }
 
     /** A server already running at {@code hostPort}, which must be a loopback address. */
@@ -96,7 +98,7 @@ final class ChaosTarget implements AutoCloseable {
         }
         Path status = pid == null ? null : Path.of("/proc/" + pid + "/status");
         return new ChaosTarget(channel(host, port), hostPort, serverLog == null ? ServerLog.none() : ServerLog.tail(serverLog),
-                status, () -> {});
+                status, () -> {}, false);
     }
 
     private static ManagedChannel channel(String host, int port) {
@@ -151,6 +153,11 @@ final class ChaosTarget implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+    }
+
+    /** The committed Java heap of a server in this process (part of its RSS that the JVM sizes itself); 0 for a remote one. */
+    long javaHeapCommittedBytes() {
+        return inProcess ? Runtime.getRuntime().totalMemory() : 0;
     }
 
     /** The server's resident memory in bytes; -1 where it cannot be read (a remote server without --target-pid). */

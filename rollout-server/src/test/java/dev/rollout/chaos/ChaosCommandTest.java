@@ -27,6 +27,19 @@ class ChaosCommandTest {
     }
 
     @Test
+    void aServerAlreadyRunningOnLoopbackIsTestedThroughTarget(@TempDir Path out) throws Exception {
+        try (ChaosTarget server = ChaosTarget.start("tiny", 1, 64, null)) {
+            int exit = new CommandLine(new ChaosCommand()).execute("--target", server.channel.authority(), "--checks", "clients",
+                    "--clients", "2", "--seconds", "2", "--sync-interval-ms", "500", "--out", out.toString());
+            JsonNode json = new ObjectMapper().readTree(out.resolve("chaos.json").toFile());
+            assertEquals(0, exit, Files.readString(out.resolve("chaos.md")));
+            assertEquals(server.channel.authority(), json.get("target").asText());
+            assertEquals(-1, json.get("checks").get(0).get("warn_error_log_lines").asLong(), "no --server-log: not counted");
+            assertTrue(server.info().getWeightVersion() >= 1, "the campaign's syncs reached the running server");
+        }
+    }
+
+    @Test
     void badCountsAreRefusedBeforeAnythingStarts() {
         ChaosCommand command = new ChaosCommand();
         new CommandLine(command).parseArgs("--clients", "0");
