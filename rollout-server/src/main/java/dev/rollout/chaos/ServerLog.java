@@ -65,6 +65,7 @@ abstract class ServerLog implements AutoCloseable {
         private final PrintStream originalErr = System.err;
         private final OutputStream copy;
         private final Handler julHandler;
+        private final java.util.Map<Handler, Level> silenced = new java.util.HashMap<>();
 
         InProcess(Path copyTo) throws IOException {
             copy = copyTo == null ? OutputStream.nullOutputStream() : new java.io.BufferedOutputStream(Files.newOutputStream(copyTo));
@@ -98,6 +99,7 @@ abstract class ServerLog implements AutoCloseable {
             // grpc-java's records are counted and copied here; its console handler would print them a second time.
             for (Handler h : root.getHandlers()) {
                 if (h instanceof java.util.logging.ConsoleHandler) {
+                    silenced.put(h, h.getLevel());
                     h.setLevel(Level.OFF);
                 }
             }
@@ -112,6 +114,7 @@ abstract class ServerLog implements AutoCloseable {
         @Override
         public void close() {
             java.util.logging.Logger.getLogger("").removeHandler(julHandler);
+            silenced.forEach(Handler::setLevel);
             System.setErr(originalErr);
             try {
                 copy.close();
