@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code rollout-server}: the subcommands of the rollout server. */
-@Command(name = "rollout-server", mixinStandardHelpOptions = true, subcommands = {ServeCommand.class, dev.rollout.bench.BenchCommand.class},
+@Command(name = "rollout-server", mixinStandardHelpOptions = true, subcommands = {ServeCommand.class, dev.rollout.bench.BenchCommand.class, dev.rollout.chaos.ChaosCommand.class},
         description = "The Rollout generation server: paged KV cache, continuous batching, gRPC, weight sync.")
 public final class Main implements Runnable {
     @Override

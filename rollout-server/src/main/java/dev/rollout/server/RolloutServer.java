@@ -48,7 +48,13 @@ public final class RolloutServer implements AutoCloseable {
      */
     public static RolloutServer start(ServedModel served, Engine engine, NDManager weightsManager, MeterRegistry registry,
                                       ServerOptions options) throws IOException {
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.port()))
+        return start(new InetSocketAddress(options.port()), served, engine, weightsManager, registry, options);
+    }
+
+    /** As {@link #start(ServedModel, Engine, NDManager, MeterRegistry, ServerOptions)}, bound to {@code address} only. */
+    public static RolloutServer start(InetSocketAddress address, ServedModel served, Engine engine, NDManager weightsManager,
+                                      MeterRegistry registry, ServerOptions options) throws IOException {
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
                 .maxInboundMessageSize(options.maxInboundMessageBytes());
         if (options.tlsCert() != null) {
             try (InputStream cert = Files.newInputStream(options.tlsCert()); InputStream key = TlsKeys.pkcs8Pem(options.tlsKey())) {

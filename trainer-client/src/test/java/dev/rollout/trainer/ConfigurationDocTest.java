@@ -59,6 +59,7 @@ class ConfigurationDocTest {
         return Stream.of(
                 new Documented("rollout-server serve", "ServeCommand", ServeCommand::new),
                 new Documented("rollout-server bench", "BenchCommand", BenchCommand::new),
+                new Documented("rollout-server chaos", "ChaosCommand", dev.rollout.chaos.ChaosCommand::new),
                 new Documented("trainer train", "TrainCommand", TrainCommand::new),
                 new Documented("trainer demo", "DemoCommand", DemoCommand::new));
     }
