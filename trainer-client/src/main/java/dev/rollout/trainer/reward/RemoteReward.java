@@ -54,7 +54,8 @@ final class RemoteReward implements BatchReward {
             t.setDaemon(true); // a run that ends leaves no thread behind to keep the JVM up
             return t;
         });
-        this.client = HttpClient.newBuilder().connectTimeout(settings.timeout()).executor(requests).build();
+        // the client's own executor: sharing this pool would let blocked callers starve the client's response handling
+        this.client = HttpClient.newBuilder().connectTimeout(settings.timeout()).build();
     }
 
     static RemoteReward fromConfig(String url, String name, TrainerConfig config) {
