@@ -227,6 +227,21 @@ class RemoteRewardTest {
     }
 
     @Test
+    void theSettingsAreReadFromTheRemoteRewardsSection() {
+        TrainerConfig config = TrainerConfig.parse(String.join("\n",
+                "remote_rewards:",
+                "  timeout_seconds: 5",
+                "  max_attempts: 2",
+                "  retry_backoff_seconds: 0.5",
+                "  batch_size: 16",
+                "  max_concurrency: 8",
+                ""), List.of());
+        assertEquals(List.of(5.0, 2.0, 0.5, 16.0, 8.0), List.of(config.remoteRewardsTimeoutSeconds(),
+                (double) config.remoteRewardsMaxAttempts(), config.remoteRewardsRetryBackoffSeconds(),
+                (double) config.remoteRewardsBatchSize(), (double) config.remoteRewardsMaxConcurrency()));
+    }
+
+    @Test
     void aUrlWithoutAHostIsAConfigError() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> RewardSet.fromConfig(TrainerConfig.defaults(List.of("reward_funcs=[\"http:///score\"]"))));
