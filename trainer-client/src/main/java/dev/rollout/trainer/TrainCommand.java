@@ -1,5 +1,6 @@
 package dev.rollout.trainer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rollout.client.RolloutClient;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.server.MetricsServer;
@@ -7,11 +8,14 @@ import dev.rollout.trainer.config.RolloutMode;
 import dev.rollout.trainer.config.TrainerConfig;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.File;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -47,18 +51,24 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Continue from a checkpoint this trainer saved (output_dir/checkpoint-N): weights, optimizer, step.")
     Path resume;
 
+    @Option(names = "--reward-classpath", paramLabel = "PATHS",
+            description = "Jars or class directories holding reward classes named in reward_funcs, separated by '"
+                    + "${sys:path.separator}' as in java -cp; added to the config's reward_classpath. Repeatable.")
+    List<String> rewardClasspath = new ArrayList<>();
+
     @Option(names = "--metrics-port", defaultValue = "9401",
             description = "HTTP port of the trainer's /metrics (0: any free port, -1: none). Default: ${DEFAULT-VALUE}.")
     int metricsPort;
 
     /** The config file with --set and --server applied. */
     private TrainerConfig loadConfig() throws java.io.IOException {
-        TrainerConfig loaded = TrainerConfig.load(config, overrides);
+        List<String> sets = withRewardClasspath();
+        TrainerConfig loaded = TrainerConfig.load(config, sets);
         if (server == null) {
             return loaded;
         }
         try {
-            return TrainerConfig.load(config, ServerOption.overrides(server, loaded, overrides));
+            return TrainerConfig.load(config, ServerOption.overrides(server, loaded, sets));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -87,5 +97,24 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("done: " + run.state().step() + " steps; final checkpoint " + last);
         }
         return 0;
+    }
+
+    /** The overrides, plus the config's reward_classpath extended by --reward-classpath. */
+    private List<String> withRewardClasspath() throws IOException {
+        if (rewardClasspath.isEmpty()) {
+            return overrides;
+        }
+        List<String> paths = new ArrayList<>(TrainerConfig.load(config, overrides).rewardClasspath());
+        for (String option : rewardClasspath) {
+            for (String path : option.split(Pattern.quote(File.pathSeparator))) {
+                if (!path.isBlank()) {
+                    paths.add(path.strip());
+                }
+            }
+        }
+        List<String> out = new ArrayList<>(overrides);
+        // a JSON list of JSON strings is a YAML flow list, whatever characters the paths hold
+        out.add("reward_classpath=" + new ObjectMapper().valueToTree(paths));
+        return out;
     }
 }

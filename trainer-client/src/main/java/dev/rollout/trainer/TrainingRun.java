@@ -51,6 +51,7 @@ public final class TrainingRun implements AutoCloseable {
         this.config = config;
         this.outputDir = Path.of(config.outputDir());
         Files.createDirectories(outputDir);
+        RewardSet rewards = RewardSet.fromConfig(config); // a bad reward entry fails before a large model loads
         Path modelDir = resumeFrom != null ? resumeFrom : resolveModel(config.model(), outputDir);
         this.manager = NDManager.newBaseManager(Devices.parse(config.device()));
         boolean ok = false;
@@ -73,7 +74,7 @@ public final class TrainingRun implements AutoCloseable {
             this.metrics = MetricsLog.continuingAfter(outputDir.resolve("metrics.jsonl"), state.step(), registry);
             points.addAll(MetricsLog.points(outputDir.resolve("metrics.jsonl")));
             this.loop = new TrainingLoop(config, policy, reference, source.tokenizer(), rollouts,
-                    PromptDataset.open(config.dataset(), config.seed()), RewardSet.fromConfig(config), optimizer, state, manager);
+                    PromptDataset.open(config.dataset(), config.seed()), rewards, optimizer, state, manager);
             ok = true;
         } finally {
             if (!ok) {

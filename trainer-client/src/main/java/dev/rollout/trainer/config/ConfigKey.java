@@ -2,7 +2,10 @@ package dev.rollout.trainer.config;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
 
@@ -192,8 +195,12 @@ public final class ConfigKey {
         });
     }
 
+    /** A list of texts; a key whose default is null also accepts null. */
     static ConfigKey words(String name, List<String> def, String meaning) {
-        return new ConfigKey(name, "list of texts", def, def, meaning, (key, raw) -> {
+        return new ConfigKey(name, def == null ? "list of texts, or null" : "list of texts", def, def, meaning, (key, raw) -> {
+            if (raw == null && def == null) {
+                return null;
+            }
             List<String> out = new ArrayList<>();
             for (Object item : toList(key, raw)) {
                 if (item == null || item.toString().isBlank() || item instanceof List<?>) {
@@ -202,6 +209,32 @@ public final class ConfigKey {
                 out.add(item.toString().strip());
             }
             return List.copyOf(out);
+        });
+    }
+
+    /**
+     * A mapping from names to mappings of argument names to values, or null (none). YAML mapping keys stay text, so a
+     * class name with dots is one key.
+     */
+    static ConfigKey mapping(String name, String meaning) {
+        return new ConfigKey(name, "mapping of names to mappings, or null", null, null, meaning, (key, raw) -> {
+            if (raw == null) {
+                return null;
+            }
+            if (!(raw instanceof Map<?, ?> map)) {
+                throw new ConfigException(key, "must be a mapping of names to mappings of arguments, got " + raw);
+            }
+            Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                if (!(entry.getValue() instanceof Map<?, ?> args)) {
+                    throw new ConfigException(key + "." + entry.getKey(),
+                            "must be a mapping of argument names to values, got " + entry.getValue());
+                }
+                Map<String, Object> copy = new LinkedHashMap<>();
+                args.forEach((k, v) -> copy.put(String.valueOf(k), v));
+                out.put(String.valueOf(entry.getKey()), Collections.unmodifiableMap(copy));
+            }
+            return Collections.unmodifiableMap(out);
         });
     }
 

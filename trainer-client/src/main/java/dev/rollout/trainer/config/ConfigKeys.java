@@ -4,6 +4,7 @@ import static dev.rollout.trainer.config.ConfigKey.bool;
 import static dev.rollout.trainer.config.ConfigKey.choice;
 import static dev.rollout.trainer.config.ConfigKey.integer;
 import static dev.rollout.trainer.config.ConfigKey.longInteger;
+import static dev.rollout.trainer.config.ConfigKey.mapping;
 import static dev.rollout.trainer.config.ConfigKey.number;
 import static dev.rollout.trainer.config.ConfigKey.numbers;
 import static dev.rollout.trainer.config.ConfigKey.positive;
@@ -26,7 +27,10 @@ final class ConfigKeys {
     static final double INF = Double.POSITIVE_INFINITY;
 
     /** Sections: a YAML mapping under one of these names holds the dotted keys {@code section.key}. */
-    static final Set<String> SECTIONS = Set.of("rollout", "continuous_batching");
+    static final Set<String> SECTIONS = Set.of("rollout", "continuous_batching", "remote_rewards");
+
+    /** Keys whose value is itself a YAML mapping (kept whole, not read as a section). */
+    static final Set<String> MAPPINGS = Set.of("reward_kwargs");
 
     /** Old spellings still accepted, each mapped to its current key with a deprecation warning. */
     static final Map<String, String> LEGACY = Map.of(
@@ -46,8 +50,25 @@ final class ConfigKeys {
                     "A JSONL file with a `prompt` column (text or a list of chat messages) and any other columns, or the name of a built-in generator (`arithmetic`). `dataset_path` is accepted as another name for it."),
             bool("shuffle_dataset", true, "Shuffle the prompts each epoch, deterministically from `seed`."),
             words("reward_funcs", List.of("accuracy"),
-                    "Reward functions by name: `accuracy` (last number in the completion equals the row's `answer`), `format` (completion matches `format_pattern`), `length` (closeness to `length_target_tokens`)."),
+                    "Reward functions: a built-in name (`accuracy`: the completion's math answer equals the row's `solution` or `answer`; `format`: the completion matches `format_pattern`; `length`: closeness to `length_target_tokens`), the fully qualified name of a class implementing `dev.rollout.trainer.reward.RewardFunction`, or the `http://` / `https://` URL of a reward service (see docs/rewards.md)."),
             numbers("reward_weights", "Weight of each reward function, in the order of `reward_funcs`; null means 1.0 each."),
+            words("reward_names", null,
+                    "Metric name of each reward function, in the order of `reward_funcs` (`rewards/<name>/mean`); null: the built-in name, the class's `name()` (its simple name unless it says otherwise), or a URL's last path segment."),
+            mapping("reward_kwargs",
+                    "Constructor arguments of reward classes: a mapping from a `reward_funcs` entry to a mapping of argument names to values, handed to the class's constructor that takes a `Map<String, Object>`."),
+            words("reward_classpath", List.of(),
+                    "Jars or class directories to load reward classes from, besides the trainer's own classpath (also `--reward-classpath`)."),
+            choice("reward_errors", RewardErrors.class, RewardErrors.RAISE,
+                    "A reward that throws, returns an infinite value, or whose service fails: `raise` fails the step naming the reward and the completion; `nan` scores the completion NaN for that reward (left out of its means, as a null is) and counts it in `rewards/<name>/errors`."),
+            positive("remote_rewards.timeout_seconds", 60.0, 0.0, "Longest wait for a reward service's answer to one request."),
+            integer("remote_rewards.max_attempts", 3, 1,
+                    "Attempts of one request to a reward service; it is retried after a connection failure, a timeout, HTTP 429 or 5xx."),
+            positive("remote_rewards.retry_backoff_seconds", 1.0, 0.0, "First retry delay of a reward service request; it doubles on each retry."),
+            integer("remote_rewards.batch_size", 0, 0,
+                    "Completions per request to a reward service; 0 sends the whole generation batch in one request."),
+            integer("remote_rewards.max_concurrency", 4, 1, "Requests in flight at once to each reward service."),
+            text("remote_rewards.auth_token_file", null, true,
+                    "File holding a bearer token (one line) sent to reward services as `Authorization: Bearer <token>`; null sends none."),
             text("format_pattern", "^\\s*-?\\d+(?:\\.\\d+)?\\s*$", false,
                     "Java regular expression the `format` reward checks the whole completion against (1.0 on a match, else 0.0)."),
             integer("length_target_tokens", 8, 1,

@@ -100,6 +100,8 @@ public final class TrainerConfig {
             String name = prefix + entry.getKey();
             if (entry.getValue() instanceof Map<?, ?> && prefix.isEmpty() && ConfigKeys.SECTIONS.contains(name)) {
                 flatten(entry.getValue(), name + ".", out);
+            } else if (entry.getValue() instanceof Map<?, ?> && prefix.isEmpty() && ConfigKeys.MAPPINGS.contains(name)) {
+                out.put(name, entry.getValue());
             } else if (entry.getValue() instanceof Map<?, ?>) {
                 throw ConfigKeys.get(name) == null && !ConfigKeys.SECTIONS.contains(name)
                         ? unknownKey(name)
@@ -184,6 +186,16 @@ public final class TrainerConfig {
         }
         if (rewardFuncs().isEmpty()) {
             throw new ConfigException("reward_funcs", "must name at least one reward function");
+        }
+        if (rewardNames() != null && rewardNames().size() != rewardFuncs().size()) {
+            throw new ConfigException("reward_names", "has " + rewardNames().size() + " names for "
+                    + rewardFuncs().size() + " reward functions " + rewardFuncs() + "; give one name per function");
+        }
+        for (String entry : rewardKwargs().keySet()) {
+            if (!rewardFuncs().contains(entry)) {
+                throw new ConfigException("reward_kwargs", "has arguments for '" + entry + "', which is not in reward_funcs "
+                        + rewardFuncs() + "; key each entry by its reward_funcs entry, spelled the same");
+            }
         }
         int generationBatch = perDeviceTrainBatchSize() * gradientAccumulationSteps();
         if (generationBatch % numGenerations() != 0) {
@@ -278,6 +290,23 @@ public final class TrainerConfig {
         return rewardWeights() != null ? rewardWeights() : Collections.nCopies(rewardFuncs().size(), 1.0);
     }
 
+    public List<String> rewardNames() { return strings("reward_names"); }
+
+    /** Constructor arguments by reward_funcs entry; empty when the config gives none. */
+    @SuppressWarnings("unchecked")
+    public Map<String, Map<String, Object>> rewardKwargs() {
+        Object kwargs = values.get("reward_kwargs");
+        return kwargs == null ? Map.of() : (Map<String, Map<String, Object>>) kwargs;
+    }
+
+    public List<String> rewardClasspath() { return strings("reward_classpath"); }
+    public RewardErrors rewardErrors() { return (RewardErrors) values.get("reward_errors"); }
+    public double remoteRewardsTimeoutSeconds() { return d("remote_rewards.timeout_seconds"); }
+    public int remoteRewardsMaxAttempts() { return i("remote_rewards.max_attempts"); }
+    public double remoteRewardsRetryBackoffSeconds() { return d("remote_rewards.retry_backoff_seconds"); }
+    public int remoteRewardsBatchSize() { return i("remote_rewards.batch_size"); }
+    public int remoteRewardsMaxConcurrency() { return i("remote_rewards.max_concurrency"); }
+    public String remoteRewardsAuthTokenFile() { return s("remote_rewards.auth_token_file"); }
     public String formatPattern() { return s("format_pattern"); }
     public int lengthTargetTokens() { return i("length_target_tokens"); }
     public int numGenerations() { return i("num_generations"); }

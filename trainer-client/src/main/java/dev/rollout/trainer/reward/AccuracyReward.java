@@ -1,12 +1,11 @@
 package dev.rollout.trainer.reward;
 
-import java.math.BigDecimal;
 import java.util.Map;
 
 /**
- * 1.0 when the last number in the completion equals the row's {@code answer} (numerically: "19.0" equals "19"),
- * else 0.0. The answer may itself be text ending in the number ("#### 19", as in GSM8K). Rows without an
- * {@code answer} column cannot be judged (null). An answer with no number is compared as trimmed text.
+ * TRL's {@code accuracy_reward}: 1.0 when the completion's math answer equals the row's reference answer, else 0.0;
+ * null (not judged) when the row has no reference answer that can be read. The reference is the {@code solution}
+ * column (TRL's name) or else the {@code answer} column. How answers are read and compared: {@link MathAnswer}.
  */
 public final class AccuracyReward implements RewardFunction {
     public static final String NAME = "accuracy";
@@ -18,15 +17,15 @@ public final class AccuracyReward implements RewardFunction {
 
     @Override
     public Double score(String prompt, String completion, int[] completionIds, Map<String, Object> row) {
-        Object answer = row.get("answer");
-        if (answer == null) {
+        Object reference = row.containsKey("solution") ? row.get("solution") : row.get("answer");
+        if (reference == null) {
             return null;
         }
-        BigDecimal expected = NumberExtraction.lastNumber(answer.toString());
+        MathAnswer.Value expected = MathAnswer.fromSolution(reference.toString());
         if (expected == null) {
-            return completion.strip().equals(answer.toString().strip()) ? 1.0 : 0.0;
+            return null;
         }
-        BigDecimal given = NumberExtraction.lastNumber(completion);
-        return given != null && given.compareTo(expected) == 0 ? 1.0 : 0.0;
+        MathAnswer.Value given = MathAnswer.fromCompletion(completion);
+        return given != null && given.equivalent(expected) ? 1.0 : 0.0;
     }
 }
