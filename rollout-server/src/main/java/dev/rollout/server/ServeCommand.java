@@ -82,6 +82,21 @@ public final class ServeCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     int maxQueuedRequests;
 
+    @Option(names = "--max-request-sequences", defaultValue = "" + ServerOptions.DEFAULT_MAX_REQUEST_SEQUENCES,
+            description = "Most sequences (prompts x n) one generation request may ask for; larger requests get "
+                    + "INVALID_ARGUMENT before any work. Default: ${DEFAULT-VALUE}.")
+    int maxRequestSequences;
+
+    @Option(names = "--max-queued-sequences", defaultValue = "" + ServerOptions.DEFAULT_MAX_QUEUED_SEQUENCES,
+            description = "Most sequences held at once over all generation requests (running or waiting); a request that "
+                    + "would go beyond gets RESOURCE_EXHAUSTED. At least --max-request-sequences. Default: ${DEFAULT-VALUE}.")
+    int maxQueuedSequences;
+
+    @Option(names = "--max-sync-wait-seconds", defaultValue = "" + ServerOptions.DEFAULT_MAX_SYNC_WAIT_SECONDS,
+            description = "How long a weight sync waits for the generation requests in flight to finish; then they are "
+                    + "aborted (their completions end ABORTED) and the new weights applied. Default: ${DEFAULT-VALUE}.")
+    int maxSyncWaitSeconds;
+
     @Option(names = "--max-inbound-message-size", defaultValue = "256MiB", converter = ByteSize.class, paramLabel = "SIZE",
             description = "Largest gRPC message the server accepts (a GenerateBatch request, one SyncWeights chunk): "
                     + "bytes, or with a KiB/MiB/GiB suffix, below 2GiB. Clients must keep weight chunks under it. "
@@ -116,7 +131,8 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
         Device dev = Devices.parse(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
-        ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageSize, token, authAll,
+        ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences,
+                maxSyncWaitSeconds, maxInboundMessageSize, token, authAll,
                 tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

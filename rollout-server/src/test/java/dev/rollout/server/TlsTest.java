@@ -48,7 +48,8 @@ class TlsTest {
         Path key = dir.resolve("server.key");
         makeCertificate(cert, key);
         ServerOptions plain = ServerOptions.defaults(0);
-        ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxInboundMessageBytes(), null, false,
+        ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxRequestSequences(),
+                plain.maxQueuedSequences(), plain.maxSyncWaitSeconds(), plain.maxInboundMessageBytes(), null, false,
                 cert, key, plain.device(), plain.scheduler());
         try (TestServer server = TestServer.start(tls)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", server.server.port())
