@@ -66,6 +66,12 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(on CPU: of what this JVM process may use). Default: ${DEFAULT-VALUE}.")
     double maxMemoryPercent;
 
+    @Option(names = "--cpu-kv-cache-space", defaultValue = "4GiB", converter = LongByteSize.class, paramLabel = "SIZE",
+            description = "On the CPU, the most memory the KV cache takes when --num-blocks is 0 (bytes, or with a "
+                    + "KiB/MiB/GiB suffix), as vLLM's CPU backend: the cache is allocated at startup, and a CPU's RAM is "
+                    + "shared with the rest of the machine. Ignored on a GPU. Default: ${DEFAULT-VALUE}.")
+    long cpuKvCacheSpace;
+
     @Option(names = "--max-batch-tokens", defaultValue = "2048",
             description = "Token budget of one engine step (prefill chunks plus one token per decoding sequence). Default: ${DEFAULT-VALUE}.")
     int maxBatchTokens;
@@ -138,7 +144,7 @@ public final class ServeCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
         Engine engine = new Engine(loaded.served().model(), new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens,
-                maxNumSeqs, schedulerKind, dev), registry);
+                maxNumSeqs, schedulerKind, dev, cpuKvCacheSpace), registry);
         RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();
@@ -184,32 +190,48 @@ public final class ServeCommand implements Callable<Integer> {
         };
     }
 
-    /** "268435456", "256MiB", "64KiB", "1GiB" (also KB/MB/GB, K/M/G, all binary). */
+    /** "268435456", "256MiB", "64KiB", "1GiB" (also KB/MB/GB, K/M/G, all binary), below 2 GiB. */
     static final class ByteSize implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            String v = value.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
-            long unit = 1;
-            if (v.endsWith("K")) {
-                unit = 1L << 10;
-            } else if (v.endsWith("M")) {
-                unit = 1L << 20;
-            } else if (v.endsWith("G")) {
-                unit = 1L << 30;
+            long bytes = LongByteSize.parse(value);
+            if (bytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("'" + value + "' must be between 1 byte and 2GiB - 1");
             }
-            if (unit != 1) {
+            return (int) bytes;
+        }
+    }
+
+    /** A size as {@link ByteSize} reads it, of any magnitude. */
+    static final class LongByteSize implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return parse(value);
+        }
+
+        static long parse(String value) {
+            String v = value.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
+            int shift = 0;
+            if (v.endsWith("K")) {
+                shift = 10;
+            } else if (v.endsWith("M")) {
+                shift = 20;
+            } else if (v.endsWith("G")) {
+                shift = 30;
+            }
+            if (shift != 0) {
                 v = v.substring(0, v.length() - 1);
             }
             long bytes;
             try {
-                bytes = Long.parseLong(v.trim()) * unit;
+                bytes = Long.parseLong(v.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 268435456, 64MiB, 1GiB)");
+                throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 268435456, 64MiB, 4GiB)");
             }
-            if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("'" + value + "' must be between 1 byte and 2GiB - 1");
+            if (bytes <= 0 || bytes > (Long.MAX_VALUE >> shift)) {
+                throw new IllegalArgumentException("'" + value + "' must be a positive size");
             }
-            return (int) bytes;
+            return bytes << shift;
         }
     }
 }
