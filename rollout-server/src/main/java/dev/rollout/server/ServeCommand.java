@@ -68,8 +68,8 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--cpu-kv-cache-space", defaultValue = "4GiB", converter = LongByteSize.class, paramLabel = "SIZE",
             description = "On the CPU, the most memory the KV cache takes when --num-blocks is 0 (bytes, or with a "
-                    + "KiB/MiB/GiB suffix), as vLLM's CPU backend: the cache is allocated at startup, and a CPU's RAM is "
-                    + "shared with the rest of the machine. Ignored on a GPU. Default: ${DEFAULT-VALUE}.")
+                    + "KiB/MiB/GiB suffix), as vLLM's CPU backend: a CPU's RAM is shared with the rest of the machine. A large "
+                    + "cache takes memory only as its blocks are first used. Ignored on a GPU. Default: ${DEFAULT-VALUE}.")
     long cpuKvCacheSpace;
 
     @Option(names = "--max-batch-tokens", defaultValue = "2048",
