@@ -52,7 +52,7 @@ final class GenerationAdmission {
      * on the way, an Error included, gives back the place and the barrier once.
      */
     void start(GenerateBatchRequest request, ServerCallStreamObserver<?> call, Consumer<CompletionResult> onCompletion,
-                       Consumer<List<CompletionResult>> onResults, Executor executor) {
+               Consumer<List<CompletionResult>> onResults, Executor executor) {
         long sequences = RequestValidator.sequences(request);
         try {
             check(validator.validate(request));
@@ -67,7 +67,8 @@ final class GenerationAdmission {
             generation = prepare(request, onCompletion);
         } catch (Throwable e) {
             admission.release(sequences);
-            call.onError(e instanceof StatusException s ? s : InternalFailure.of("request " + request.getRequestId() + " could not be prepared", e));
+            String name = request.getRequestId().isEmpty() ? "a request" : "request " + request.getRequestId();
+            call.onError(e instanceof StatusException s ? s : InternalFailure.of(name + " could not be prepared", e));
             return;
         }
         CancellableSubmission submission = new CancellableSubmission();
@@ -154,5 +155,4 @@ final class GenerationAdmission {
             throw status.asException();
         }
     }
-
 }
