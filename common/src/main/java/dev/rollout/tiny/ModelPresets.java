@@ -10,9 +10,8 @@ import java.util.List;
  * Built-in model shapes selectable by name wherever a model is ({@code --model tiny}): {@code tiny}, the embedded
  * default model; {@code 30m} and {@code 135m}, the same architecture at benchmark sizes. All are made from a seed.
  *
- * <p>Every preset uses the tiny tokenizer (512 tokens). The larger presets have larger vocabularies (8192, 49152) whose
- * extra rows are never produced by the tokenizer's text, but can be sampled and decoded only as ids: fine for
- * random-weight benchmarks, which measure speed, not text.
+ * <p>Every preset comes with the tiny tokenizer grown to its vocabulary ({@link #tokenizer}): 512 tokens for
+ * {@code tiny}, 8192 and 49152 for the others, so every id the model can sample decodes.
  */
 public final class ModelPresets {
     public static final List<String> NAMES = List.of("tiny", "30m", "135m");
@@ -45,8 +44,14 @@ public final class ModelPresets {
      */
     public static Path materialize(String name, long seed, Path dir) throws IOException {
         ModelConfig config = config(name);
-        Checkpoint.write(dir, config, RandomWeights.generate(config, seed), TinyTokenizer::write);
+        Checkpoint.write(dir, config, RandomWeights.generate(config, seed), tokenizer(name));
         return dir;
+    }
+
+    /** Writes the tokenizer of preset {@code name}, the tiny tokenizer at the preset's vocabulary size, into a directory. */
+    public static Checkpoint.TokenizerFiles tokenizer(String name) {
+        int vocab = config(name).vocabSize();
+        return d -> TinyTokenizer.write(d, vocab);
     }
 
     private static ModelConfig llama(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads,

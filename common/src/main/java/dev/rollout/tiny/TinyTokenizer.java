@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
  * is the 256 byte symbols (id = byte value), followed by merges learned deterministically from a small built-in English
  * corpus, then the ChatML special tokens. Digits are never merged, so numbers tokenize one digit per token (as Qwen's
  * tokenizer does), which keeps arithmetic tasks learnable for a tiny model.
+ *
+ * <p>The larger presets have larger vocabularies: {@link #write(Path, int)} keeps ids 0 to 511 as they are and fills the
+ * rest with merges of two learned tokens, so every id the model can sample is a real token that decodes to text.
  */
 public final class TinyTokenizer {
     public static final String END_OF_TEXT = "<|endoftext|>";
@@ -58,11 +61,22 @@ public final class TinyTokenizer {
 
     private TinyTokenizer() {}
 
-    /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir}. */
+    /** Writes the 512-token {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir}. */
     public static void write(Path dir) throws IOException {
+        write(dir, VOCAB_SIZE);
+    }
+
+    /**
+     * Writes a tokenizer of {@code vocabSize} tokens (at least {@link #VOCAB_SIZE}) into {@code dir}: the 512 tokens of
+     * the tiny tokenizer with their ids, then merges of two learned tokens up to the size.
+     */
+    public static void write(Path dir, int vocabSize) throws IOException {
+        if (vocabSize < VOCAB_SIZE) {
+            throw new IllegalArgumentException("the tiny tokenizer has at least " + VOCAB_SIZE + " tokens, asked for " + vocabSize);
+        }
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("tokenizer.json"),
-                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tokenizerJson()) + "\n");
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tokenizerJson(vocabSize)) + "\n");
         Files.writeString(dir.resolve("tokenizer_config.json"),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(tokenizerConfig()) + "\n");
     }
@@ -76,7 +90,7 @@ public final class TinyTokenizer {
         return VOCAB_SIZE - SPECIAL_TOKENS.size() + index;
     }
 
-    private static ObjectNode tokenizerJson() {
+    private static ObjectNode tokenizerJson(int vocabSize) {
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");
@@ -97,7 +111,7 @@ public final class TinyTokenizer {
         root.putNull("post_processor");
         root.set("decoder", byteLevel(false, true));
 
-        Vocabulary vocab = learn(VOCAB_SIZE - SPECIAL_TOKENS.size());
+        Vocabulary vocab = extend(learn(VOCAB_SIZE - SPECIAL_TOKENS.size()), vocabSize - VOCAB_SIZE);
         ObjectNode model = root.putObject("model");
         model.put("type", "BPE");
         model.putNull("dropout");
@@ -199,6 +213,39 @@ public final class TinyTokenizer {
             Map<List<String>, Integer> merged = new HashMap<>();
             words.forEach((s, count) -> merged.merge(applyMerge(s, left, right), count, Integer::sum));
             words = merged;
+        }
+        return new Vocabulary(ids, merges);
+    }
+
+    /**
+     * Adds {@code extra} tokens after the special tokens (ids from {@link #VOCAB_SIZE} on), each the merge of two learned
+     * tokens without digits, in a fixed order; their merges rank after the learned ones, so text the tiny tokenizer
+     * splits one way may merge further, but digits stay one per token.
+     */
+    private static Vocabulary extend(Vocabulary learned, int extra) {
+        if (extra == 0) {
+            return learned;
+        }
+        List<String> base = learned.ids.keySet().stream().filter(t -> !hasDigit(t)).toList();
+        Map<String, Integer> ids = new LinkedHashMap<>(learned.ids);
+        // Added tokens keep their ids only when the model's vocabulary holds them (the tokenizers library numbers the
+        // others after the vocabulary): past 512 there is no gap to leave for them.
+        for (String special : SPECIAL_TOKENS) {
+            ids.put(special, specialTokenId(special));
+        }
+        List<String> merges = new ArrayList<>(learned.merges);
+        int next = VOCAB_SIZE;
+        for (int i = 0; i < base.size() && next < VOCAB_SIZE + extra; i++) {
+            for (int j = 0; j < base.size() && next < VOCAB_SIZE + extra; j++) {
+                String merged = base.get(i) + base.get(j);
+                if (!ids.containsKey(merged) && !SPECIAL_TOKENS.contains(merged)) {
+                    ids.put(merged, next++);
+                    merges.add(base.get(i) + " " + base.get(j));
+                }
+            }
+        }
+        if (next < VOCAB_SIZE + extra) {
+            throw new IllegalArgumentException("the tiny tokenizer can grow to " + next + " tokens at most");
         }
         return new Vocabulary(ids, merges);
     }

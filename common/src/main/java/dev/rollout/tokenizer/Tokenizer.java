@@ -36,10 +36,12 @@ public final class Tokenizer implements AutoCloseable {
     private final String eosToken;
     private final List<Integer> eosTokenIds;
     private final ChatTemplate chatTemplate;
+    private final int maxBytesPerToken;
 
     private Tokenizer(HuggingFaceTokenizer hf, Map<String, Integer> ids, boolean addBosToken, String bosToken,
-            String eosToken, List<Integer> eosTokenIds, ChatTemplate chatTemplate) {
+            String eosToken, List<Integer> eosTokenIds, ChatTemplate chatTemplate, int maxBytesPerToken) {
         this.hf = hf;
+        this.maxBytesPerToken = maxBytesPerToken;
         this.ids = ids;
         this.vocabSize = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.addBosToken = addBosToken;
@@ -61,7 +63,13 @@ public final class Tokenizer implements AutoCloseable {
             throw new IOException(dir + " has no tokenizer.json (only Hugging Face fast tokenizers are supported;"
                     + " a tokenizer.model/vocab.json checkpoint must be converted with transformers first)");
         }
-        Map<String, Integer> ids = vocabulary(tokenizerJson);
+        JsonNode root;
+        try {
+            root = JSON.readTree(tokenizerJson.toFile());
+        } catch (IOException e) {
+            throw new IOException(tokenizerJson + " is not valid JSON: " + e.getMessage(), e);
+        }
+        Map<String, Integer> ids = vocabulary(tokenizerJson, root);
         JsonNode config = readOptional(dir.resolve("tokenizer_config.json"));
         String bos = tokenText(config.path("bos_token"));
         String eos = tokenText(config.path("eos_token"));
@@ -90,7 +98,8 @@ public final class Tokenizer implements AutoCloseable {
 
         Map<String, String> options = Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
         HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(tokenizerJson, options);
-        return new Tokenizer(hf, ids, addBos, bos, eos, new ArrayList<>(eosIds), template);
+        return new Tokenizer(hf, ids, addBos, bos, eos, new ArrayList<>(eosIds), template,
+                TokenLengthBound.bytesPerToken(root, ids.keySet()));
     }
 
     /** Token ids of the text, with BOS first only where the tokenizer config asks for it. */
@@ -121,6 +130,14 @@ public final class Tokenizer implements AutoCloseable {
             raw[i] = tokenIds[i];
         }
         return hf.decode(raw, skipSpecialTokens);
+    }
+
+    /**
+     * The most UTF-8 bytes of text one token stands for, or 0 when this tokenizer's normalizer allows no bound: a text
+     * of {@code b} bytes encodes to at least {@code ceil(b / maxBytesPerToken())} tokens.
+     */
+    public int maxBytesPerToken() {
+        return maxBytesPerToken;
     }
 
     /** One more than the largest id of the vocabulary and the added tokens (the model's vocabulary may be larger). */
@@ -164,13 +181,7 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** Vocabulary entries and added tokens by their text, read from tokenizer.json (DJL exposes no vocabulary). */
-    private static Map<String, Integer> vocabulary(Path tokenizerJson) throws IOException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(tokenizerJson.toFile());
-        } catch (IOException e) {
-            throw new IOException(tokenizerJson + " is not valid JSON: " + e.getMessage(), e);
-        }
+    private static Map<String, Integer> vocabulary(Path tokenizerJson, JsonNode root) throws IOException {
         Map<String, Integer> ids = new LinkedHashMap<>();
         JsonNode vocab = root.path("model").path("vocab");
         if (vocab.isObject()) { // BPE, WordPiece, WordLevel

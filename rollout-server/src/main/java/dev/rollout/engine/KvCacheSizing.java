@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * step) × max_memory_percent / bytes per block}. On a GPU the memory is the device's free memory (the weights are
  * already resident, so they are part of what is used). On the CPU libtorch allocates native memory, outside the Java
  * heap: the memory is the machine's physical memory (as the JVM sees it, container limits included) less the most the
- * Java heap may grow to, less the weights, and never more than the memory free right now (other processes count).
+ * Java heap may grow to, less the weights, and never more than the memory free right now (other processes count);
+ * and the cache's share of it is capped at {@link EngineConfig#cpuKvCacheBytes()} (4 GiB unless set).
  */
 final class KvCacheSizing {
     private static final Logger LOG = LoggerFactory.getLogger(KvCacheSizing.class);
@@ -47,9 +48,15 @@ final class KvCacheSizing {
                     mib(activations));
         }
         long budget = (long) (Math.max(0, available) * config.maxMemoryPercent());
+        String cpuCap = "";
+        if ((device == null || !device.isGpu()) && budget > config.cpuKvCacheBytes()) {
+            // A CPU's RAM is shared with everything else on the machine and the cache is touched when allocated.
+            budget = config.cpuKvCacheBytes();
+            cpuCap = ", capped at the CPU KV cache space";
+        }
         int blocks = (int) Math.min(Integer.MAX_VALUE, budget / perBlock);
-        LOG.info("KV cache sizing: {} = {}; x {} = {} for the cache: {} blocks of {} tokens ({} per block)", source,
-                mib(available), config.maxMemoryPercent(), mib(budget), blocks, config.blockSize(), kib(perBlock));
+        LOG.info("KV cache sizing: {} = {}; x {}{} = {} for the cache: {} blocks of {} tokens ({} per block)", source,
+                mib(available), config.maxMemoryPercent(), cpuCap, mib(budget), blocks, config.blockSize(), kib(perBlock));
         if (device == null || !device.isGpu()) {
             // On CPU the attention kernel reads each layer's K and V tensor through one direct buffer (at most 2 GiB);
             // a cache that large already holds millions of tokens, more than a CPU can attend over usefully.

@@ -1,31 +1,50 @@
 package dev.rollout.server;
 
 import dev.rollout.engine.RequestHandle;
+import io.grpc.Status;
 
 /**
  * Links a call's cancellation to an engine request that may not exist yet (it can be parked behind a weight swap):
- * a cancel before submission stops the submission, a cancel after it cancels the engine request.
+ * a cancel before submission stops the submission, a cancel after it cancels the engine request. A weight swap that
+ * has waited too long aborts it the same way ({@link WeightSwapBarrier}).
  */
 final class CancellableSubmission {
     private RequestHandle handle;
-    private boolean cancelled;
+    private Status stopped;
 
-    synchronized void cancel() {
-        cancelled = true;
-        if (handle != null) {
-            handle.cancel();
+    /** The client cancelled or its deadline passed. */
+    void cancel() {
+        stop(Status.CANCELLED.withDescription("the client cancelled before the request started"));
+    }
+
+    /** A weight swap is waiting for this request: it ends now, with the tokens it has. */
+    void abortForWeightSwap() {
+        stop(Status.ABORTED.withDescription("a weight sync aborted this request before it started; retry it"));
+    }
+
+    private void stop(Status status) {
+        RequestHandle h;
+        synchronized (this) {
+            if (stopped == null) {
+                stopped = status;
+            }
+            h = handle;
+        }
+        if (h != null) {
+            h.cancel();
         }
     }
 
-    synchronized boolean cancelled() {
-        return cancelled;
+    /** Why the request must not start, or null while it may. */
+    synchronized Status stopped() {
+        return stopped;
     }
 
     void attach(RequestHandle h) {
         boolean cancelNow;
         synchronized (this) {
             handle = h;
-            cancelNow = cancelled;
+            cancelNow = stopped != null;
         }
         if (cancelNow) {
             h.cancel();

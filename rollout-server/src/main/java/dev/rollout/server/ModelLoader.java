@@ -8,7 +8,6 @@ import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.tiny.ModelPresets;
 import dev.rollout.tiny.RandomWeights;
-import dev.rollout.tiny.TinyTokenizer;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.weights.HostTensor;
 import java.io.IOException;
@@ -24,7 +23,7 @@ import java.util.Set;
 
 /**
  * Loads what {@code --model} names onto a device: a preset ({@code tiny}, {@code 30m}, {@code 135m}: random weights
- * from a seed, the tiny tokenizer) or a Hugging Face checkpoint directory.
+ * from a seed, the tiny tokenizer at the preset's vocabulary size) or a Hugging Face checkpoint directory.
  */
 public final class ModelLoader {
     /** The model and the manager its weights (and every synced set after them) live in; close it last. */
@@ -60,7 +59,7 @@ public final class ModelLoader {
         Path dir = Files.createTempDirectory("rollout-tokenizer-");
         Tokenizer tokenizer;
         try {
-            TinyTokenizer.write(dir);
+            ModelPresets.tokenizer(name).writeTo(dir);
             tokenizer = Tokenizer.load(dir);
         } finally {
             try (var files = Files.list(dir)) {

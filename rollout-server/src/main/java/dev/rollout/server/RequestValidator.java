@@ -20,14 +20,31 @@ public final class RequestValidator {
     private final int vocabSize;
     private final int maxContextLength;
     private final int maxN;
+    private final long maxRequestSequences;
+    private final int maxBytesPerToken;
 
-    public RequestValidator(int vocabSize, int maxContextLength, int maxN) {
+    /**
+     * @param maxRequestSequences the most sequences (prompts × n) one request may ask for
+     * @param maxBytesPerToken the most bytes of text one token stands for ({@code Tokenizer#maxBytesPerToken}), 0 for
+     *     no bound: text longer than the context can hold is then refused only after tokenizing
+     */
+    public RequestValidator(int vocabSize, int maxContextLength, int maxN, long maxRequestSequences, int maxBytesPerToken) {
         this.vocabSize = vocabSize;
         this.maxContextLength = maxContextLength;
         this.maxN = maxN;
+        this.maxRequestSequences = maxRequestSequences;
+        this.maxBytesPerToken = maxBytesPerToken;
     }
 
-    /** Everything that can be judged before tokenization: the prompts' shape, token ids, and every sampling field. */
+    /** The sequences a request asks for: prompts × n (n = 0 means 1). */
+    public static long sequences(GenerateBatchRequest request) {
+        return (long) request.getPromptsCount() * Math.max(1, request.getSampling().getN());
+    }
+
+    /**
+     * Everything that can be judged before tokenization, in time linear in the request's size: the prompts' shape and
+     * count, token ids, every sampling field, and whether a text is too long for the context whatever its tokens.
+     */
     public Status validate(GenerateBatchRequest request) {
         if (request.getPromptsCount() == 0) {
             return invalid("no prompts: send at least one entry in 'prompts'");
@@ -36,16 +53,58 @@ public final class RequestValidator {
         if (!sampling.isOk()) {
             return sampling;
         }
+        long sequences = sequences(request);
+        if (sequences > maxRequestSequences) {
+            return invalid(request.getPromptsCount() + " prompts x n = " + Math.max(1, request.getSampling().getN()) + " is "
+                    + sequences + " sequences, more than this server's --max-request-sequences (" + maxRequestSequences
+                    + "): split the request into smaller ones");
+        }
         if (request.getMinWeightVersion() < 0) {
             return invalid("min_weight_version must be >= 0, got " + request.getMinWeightVersion());
         }
         for (int i = 0; i < request.getPromptsCount(); i++) {
             Status prompt = validate(i, request.getPrompts(i));
+            if (prompt.isOk()) {
+                prompt = validateLength(i, request.getPrompts(i), request.getSampling().getMaxTokens());
+            }
             if (!prompt.isOk()) {
                 return prompt;
             }
         }
         return Status.OK;
+    }
+
+    /**
+     * Refuses, before tokenizing, a prompt that cannot fit the context with max_tokens: token ids by their count, text
+     * (a conversation by its contents) by the fewest tokens its bytes can encode to.
+     */
+    Status validateLength(int index, Prompt prompt, int maxTokens) {
+        String where = "prompts[" + index + "]";
+        long room = (long) maxContextLength - maxTokens;
+        if (prompt.getInputCase() == Prompt.InputCase.TOKEN_IDS) {
+            int tokens = prompt.getTokenIds().getIdsCount();
+            return tokens <= room ? Status.OK : invalid(where + " has " + tokens + " tokens; with max_tokens " + maxTokens
+                    + " that is " + (tokens + maxTokens) + ", beyond the model's context of " + maxContextLength
+                    + " tokens: shorten the prompt or lower max_tokens");
+        }
+        if (maxBytesPerToken <= 0) {
+            return Status.OK;
+        }
+        long bytes = 0;
+        if (prompt.getInputCase() == Prompt.InputCase.TEXT) {
+            bytes = prompt.getTextBytes().size();
+        } else if (prompt.getInputCase() == Prompt.InputCase.CONVERSATION) {
+            for (ChatMessage m : prompt.getConversation().getMessagesList()) {
+                bytes += m.getContentBytes().size();
+            }
+        }
+        long fewestTokens = (bytes + maxBytesPerToken - 1) / maxBytesPerToken;
+        if (fewestTokens <= room) {
+            return Status.OK;
+        }
+        return invalid(where + " holds " + bytes + " bytes of text, at least " + fewestTokens + " tokens (no token of this model "
+                + "stands for more than " + maxBytesPerToken + " bytes); with max_tokens " + maxTokens + " that is beyond the "
+                + "model's context of " + maxContextLength + " tokens: shorten the prompt or lower max_tokens");
     }
 
     Status validate(SamplingParams s) {

@@ -78,10 +78,11 @@ public final class RolloutServer implements AutoCloseable {
                                           MeterRegistry registry, ServerOptions options) throws IOException {
         ExecutorService responses = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 daemonThreads("rollout-responses"));
-        WeightSwapBarrier barrier = new WeightSwapBarrier();
+        WeightSwapBarrier barrier = new WeightSwapBarrier(Duration.ofSeconds(options.maxSyncWaitSeconds()));
         WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry, options.syncIdleTimeout());
-        RolloutService service = new RolloutService(served, engine, weightSync, barrier, new AdmissionLimit(options.maxQueuedRequests()),
-                options.maxN(), options.device(), options.scheduler(), responses);
+        RolloutService service = new RolloutService(served, engine, weightSync, barrier,
+                new AdmissionLimit(options.maxQueuedRequests(), options.maxQueuedSequences()), options, responses);
+        builder.addService(service).addService(ProtoReflectionServiceV1.newInstance());
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus(RolloutServiceGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
         builder.addService(FailedCallInterceptor.protect(service.bindService()))

@@ -2,9 +2,6 @@ package dev.rollout.server;
 
 import dev.rollout.engine.CompletionResult;
 import dev.rollout.engine.Engine;
-import dev.rollout.engine.GenerationRequest;
-import dev.rollout.engine.RequestHandle;
-import dev.rollout.engine.SamplingParams;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.DType;
@@ -24,10 +21,8 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -45,9 +40,7 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     private final ServedModel served;
     private final Engine engine;
     private final WeightSync weightSync;
-    private final AdmissionLimit admission;
-    private final WeightSwapBarrier barrier;
-    private final RequestValidator validator;
+    private final GenerationAdmission generation;
     private final PromptEncoder encoder;
     private final Executor responseExecutor;
     private final String device;
@@ -55,25 +48,26 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
     private final int maxN;
 
     public RolloutService(ServedModel served, Engine engine, WeightSync weightSync, WeightSwapBarrier barrier,
-                          AdmissionLimit admission, int maxN, String device, String scheduler, Executor responseExecutor) {
+                          AdmissionLimit admission, ServerOptions options, Executor responseExecutor) {
         ModelConfig config = served.model().config();
         this.served = served;
         this.engine = engine;
         this.weightSync = weightSync;
-        this.admission = admission;
-        this.barrier = barrier;
-        this.validator = new RequestValidator(config.vocabSize(), config.maxPositionEmbeddings(), maxN);
+        int bytesPerToken = served.tokenizer() == null ? 0 : served.tokenizer().maxBytesPerToken();
+        RequestValidator validator = new RequestValidator(config.vocabSize(), config.maxPositionEmbeddings(), options.maxN(),
+                options.maxRequestSequences(), bytesPerToken);
         this.encoder = new PromptEncoder(served.tokenizer(), served.chatTemplate());
+        this.generation = new GenerationAdmission(validator, encoder, admission, barrier, engine::submit, engine::weightVersion);
         this.responseExecutor = responseExecutor;
-        this.device = device;
-        this.scheduler = scheduler;
-        this.maxN = maxN;
+        this.device = options.device();
+        this.scheduler = options.scheduler();
+        this.maxN = options.maxN();
     }
 
     @Override
     public void generateBatch(GenerateBatchRequest request, StreamObserver<GenerateBatchResponse> observer) {
         ServerCallStreamObserver<GenerateBatchResponse> call = (ServerCallStreamObserver<GenerateBatchResponse>) observer;
-        start(request, call, null, results -> {
+        generation.start(request, call, null, results -> {
             for (CompletionResult r : results) {
                 Status finite = FiniteLogprobs.check(r);
                 if (!finite.isOk()) {
@@ -109,97 +103,11 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
             }
             call.onNext(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
         });
-        start(request, call, onCompletion, results -> {
+        generation.start(request, call, onCompletion, results -> {
             if (!failed.get()) {
                 call.onCompleted();
             }
         }, inOrder);
-    }
-
-    /**
-     * Validates, encodes and submits the request (possibly after a weight swap in progress), then hands the results
-     * to {@code onResults} on {@code executor}. A refusal closes the call with its status. While submitted, the request
-     * holds an admission place and keeps weight swaps waiting; a client that cancels or whose deadline passes has its
-     * sequences aborted and their KV blocks freed at once.
-     */
-    private void start(GenerateBatchRequest request, ServerCallStreamObserver<?> call, Consumer<CompletionResult> onCompletion,
-                       Consumer<List<CompletionResult>> onResults, Executor executor) {
-        GenerationRequest generation;
-        try {
-            generation = prepare(request, onCompletion);
-            admission.acquire();
-        } catch (StatusException e) {
-            call.onError(e);
-            return;
-        }
-        CancellableSubmission submission = new CancellableSubmission();
-        call.setOnCancelHandler(submission::cancel);
-        barrier.enter(() -> {
-            RequestHandle handle;
-            try {
-                if (submission.cancelled()) {
-                    throw Status.CANCELLED.withDescription("the client cancelled before the request started").asException();
-                }
-                handle = submit(generation);
-            } catch (StatusException e) {
-                barrier.leave();
-                admission.release();
-                if (!call.isCancelled()) {
-                    call.onError(e);
-                }
-                return;
-            }
-            submission.attach(handle);
-            handle.result().whenComplete((results, error) -> {
-                barrier.leave();
-                admission.release();
-                executor.execute(() -> {
-                    if (call.isCancelled()) {
-                        return;
-                    }
-                    if (error != null) {
-                        call.onError(engineFailure(error));
-                        return;
-                    }
-                    try {
-                        onResults.accept(results);
-                    } catch (RuntimeException e) {
-                        call.onError(engineFailure(e));
-                    }
-                });
-            });
-        });
-    }
-
-    private GenerationRequest prepare(GenerateBatchRequest request, Consumer<CompletionResult> onCompletion) throws StatusException {
-        check(validator.validate(request));
-        long serving = engine.weightVersion();
-        if (request.getMinWeightVersion() > serving) {
-            throw Status.FAILED_PRECONDITION.withDescription("the request needs weight version >= " + request.getMinWeightVersion()
-                    + " but the server serves version " + serving + ": sync the weights first or lower min_weight_version").asException();
-        }
-        int maxTokens = request.getSampling().getMaxTokens();
-        List<int[]> prompts = new ArrayList<>(request.getPromptsCount());
-        for (int i = 0; i < request.getPromptsCount(); i++) {
-            int[] tokens = encoder.encode(i, request.getPrompts(i));
-            check(validator.validateEncoded(i, tokens, maxTokens));
-            prompts.add(tokens);
-        }
-        SamplingParams params = ProtoMapping.toEngine(request.getSampling());
-        String id = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
-        return new GenerationRequest(id, prompts, params, onCompletion);
-    }
-
-    private RequestHandle submit(GenerationRequest generation) throws StatusException {
-        try {
-            return engine.submit(generation);
-        } catch (IllegalArgumentException e) {
-            throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException();
-        } catch (RuntimeException e) {
-            log.warn("request {} could not be submitted", generation.requestId(), e);
-            throw Status.UNAVAILABLE.withDescription("the engine is not accepting requests (the server may be shutting down); "
-                    + "retry, on another server if this one is going away").asException();
-        }
     }
 
     @Override
@@ -261,19 +169,5 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
             completion += r.tokenIds().length;
         }
         return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setCachedPromptTokens(cached).build();
-    }
-
-    /** The cause goes to the log only: a caller gets a message it can act on, never a Java exception's text. */
-    private static StatusException engineFailure(Throwable error) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
-        log.error("generation failed", cause);
-        return Status.INTERNAL.withDescription("generation failed inside the server (its log has the details); "
-                + "the request's sequences were aborted").asException();
-    }
-
-    private static void check(Status status) throws StatusException {
-        if (!status.isOk()) {
-            throw status.asException();
-        }
     }
 }

@@ -66,6 +66,12 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(on CPU: of what this JVM process may use). Default: ${DEFAULT-VALUE}.")
     double maxMemoryPercent;
 
+    @Option(names = "--cpu-kv-cache-space", defaultValue = "4GiB", converter = LongByteSize.class, paramLabel = "SIZE",
+            description = "On the CPU, the most memory the KV cache takes when --num-blocks is 0 (bytes, or with a "
+                    + "KiB/MiB/GiB suffix), as vLLM's CPU backend: a CPU's RAM is shared with the rest of the machine. A large "
+                    + "cache takes memory only as its blocks are first used. Ignored on a GPU. Default: ${DEFAULT-VALUE}.")
+    long cpuKvCacheSpace;
+
     @Option(names = "--max-batch-tokens", defaultValue = "2048",
             description = "Token budget of one engine step (prefill chunks plus one token per decoding sequence). Default: ${DEFAULT-VALUE}.")
     int maxBatchTokens;
@@ -81,6 +87,21 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Generation requests held at once (running or waiting); beyond it requests get RESOURCE_EXHAUSTED. "
                     + "Default: ${DEFAULT-VALUE}.")
     int maxQueuedRequests;
+
+    @Option(names = "--max-request-sequences", defaultValue = "" + ServerOptions.DEFAULT_MAX_REQUEST_SEQUENCES,
+            description = "Most sequences (prompts x n) one generation request may ask for; larger requests get "
+                    + "INVALID_ARGUMENT before any work. Default: ${DEFAULT-VALUE}.")
+    int maxRequestSequences;
+
+    @Option(names = "--max-queued-sequences", defaultValue = "" + ServerOptions.DEFAULT_MAX_QUEUED_SEQUENCES,
+            description = "Most sequences held at once over all generation requests (running or waiting); a request that "
+                    + "would go beyond gets RESOURCE_EXHAUSTED. At least --max-request-sequences. Default: ${DEFAULT-VALUE}.")
+    int maxQueuedSequences;
+
+    @Option(names = "--max-sync-wait-seconds", defaultValue = "" + ServerOptions.DEFAULT_MAX_SYNC_WAIT_SECONDS,
+            description = "How long a weight sync waits for the generation requests in flight to finish; then they are "
+                    + "aborted (their completions end ABORTED) and the new weights applied. Default: ${DEFAULT-VALUE}.")
+    int maxSyncWaitSeconds;
 
     @Option(names = "--max-inbound-message-size", defaultValue = "256MiB", converter = ByteSize.class, paramLabel = "SIZE",
             description = "Largest gRPC message the server accepts (a GenerateBatch request, one SyncWeights chunk): "
@@ -122,13 +143,14 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
         Device dev = Devices.parse(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
-        ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageSize, token, authAll,
+        ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences,
+                maxSyncWaitSeconds, maxInboundMessageSize, token, authAll,
                 tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT), Duration.ofSeconds(syncIdleTimeoutSeconds));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
         Engine engine = new Engine(loaded.served().model(), new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens,
-                maxNumSeqs, schedulerKind, dev), registry);
+                maxNumSeqs, schedulerKind, dev, cpuKvCacheSpace), registry);
         RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();
@@ -174,32 +196,48 @@ public final class ServeCommand implements Callable<Integer> {
         };
     }
 
-    /** "268435456", "256MiB", "64KiB", "1GiB" (also KB/MB/GB, K/M/G, all binary). */
+    /** "268435456", "256MiB", "64KiB", "1GiB" (also KB/MB/GB, K/M/G, all binary), below 2 GiB. */
     static final class ByteSize implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            String v = value.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
-            long unit = 1;
-            if (v.endsWith("K")) {
-                unit = 1L << 10;
-            } else if (v.endsWith("M")) {
-                unit = 1L << 20;
-            } else if (v.endsWith("G")) {
-                unit = 1L << 30;
+            long bytes = LongByteSize.parse(value);
+            if (bytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("'" + value + "' must be between 1 byte and 2GiB - 1");
             }
-            if (unit != 1) {
+            return (int) bytes;
+        }
+    }
+
+    /** A size as {@link ByteSize} reads it, of any magnitude. */
+    static final class LongByteSize implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return parse(value);
+        }
+
+        static long parse(String value) {
+            String v = value.trim().toUpperCase(Locale.ROOT).replace("IB", "").replace("B", "");
+            int shift = 0;
+            if (v.endsWith("K")) {
+                shift = 10;
+            } else if (v.endsWith("M")) {
+                shift = 20;
+            } else if (v.endsWith("G")) {
+                shift = 30;
+            }
+            if (shift != 0) {
                 v = v.substring(0, v.length() - 1);
             }
             long bytes;
             try {
-                bytes = Long.parseLong(v.trim()) * unit;
+                bytes = Long.parseLong(v.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 268435456, 64MiB, 1GiB)");
+                throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 268435456, 64MiB, 4GiB)");
             }
-            if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("'" + value + "' must be between 1 byte and 2GiB - 1");
+            if (bytes <= 0 || bytes > (Long.MAX_VALUE >> shift)) {
+                throw new IllegalArgumentException("'" + value + "' must be a positive size");
             }
-            return (int) bytes;
+            return bytes << shift;
         }
     }
 }

@@ -11,6 +11,9 @@ public record ServerOptions(
         int port,
         int maxN,
         int maxQueuedRequests,
+        int maxRequestSequences,
+        int maxQueuedSequences,
+        int maxSyncWaitSeconds,
         int maxInboundMessageBytes,
         String authToken,
         boolean authAll,
@@ -22,6 +25,11 @@ public record ServerOptions(
 
     public static final int DEFAULT_MAX_N = 256;
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 1024;
+    /** 64 prompts × n = 256, or 2048 × 8: a large GRPO generation batch; beyond it, split the request. */
+    public static final int DEFAULT_MAX_REQUEST_SEQUENCES = 16384;
+    /** Four such requests at once: a few KiB of bookkeeping per waiting sequence, so ~0.5 GiB of Java heap at most. */
+    public static final int DEFAULT_MAX_QUEUED_SEQUENCES = 65536;
+    public static final int DEFAULT_MAX_SYNC_WAIT_SECONDS = 10;
     public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 256 << 20;
     /** Long enough for a trainer to encode its next chunk of a large model, short enough that a stalled one is noticed. */
     public static final long DEFAULT_SYNC_IDLE_TIMEOUT_SECONDS = 60;
@@ -30,6 +38,16 @@ public record ServerOptions(
     public ServerOptions {
         if (maxN <= 0) {
             throw new IllegalArgumentException("--max-n must be > 0, got " + maxN);
+        }
+        if (maxRequestSequences <= 0) {
+            throw new IllegalArgumentException("--max-request-sequences must be > 0, got " + maxRequestSequences);
+        }
+        if (maxQueuedSequences < maxRequestSequences) {
+            throw new IllegalArgumentException("--max-queued-sequences (" + maxQueuedSequences
+                    + ") must be at least --max-request-sequences (" + maxRequestSequences + ")");
+        }
+        if (maxSyncWaitSeconds < 0) {
+            throw new IllegalArgumentException("--max-sync-wait-seconds must be >= 0, got " + maxSyncWaitSeconds);
         }
         if (maxInboundMessageBytes <= 0) {
             throw new IllegalArgumentException("--max-inbound-message-size must be > 0, got " + maxInboundMessageBytes);
@@ -44,21 +62,34 @@ public record ServerOptions(
 
     /** Plaintext on the given port with the defaults for everything else. */
     public static ServerOptions defaults(int port) {
-        return new ServerOptions(port, DEFAULT_MAX_N, DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+        return new ServerOptions(port, DEFAULT_MAX_N, DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUEST_SEQUENCES,
+                DEFAULT_MAX_QUEUED_SEQUENCES, DEFAULT_MAX_SYNC_WAIT_SECONDS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
                 null, false, null, null, "cpu", "continuous", DEFAULT_SYNC_IDLE_TIMEOUT);
     }
 
     public ServerOptions withAuth(String token, boolean all) {
-        return new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+        return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
+                maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
     }
 
     public ServerOptions withMaxQueuedRequests(int max) {
-        return new ServerOptions(port, maxN, max, maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler,
-                syncIdleTimeout);
+        return new ServerOptions(port, maxN, max, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+    }
+
+    /** The per-request and the queue's sequence limits. */
+    public ServerOptions withSequenceLimits(int perRequest, int queued) {
+        return new ServerOptions(port, maxN, maxQueuedRequests, perRequest, queued, maxSyncWaitSeconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+    }
+
+    public ServerOptions withMaxSyncWaitSeconds(int seconds) {
+        return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, seconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
     }
 
     public ServerOptions withSyncIdleTimeout(Duration timeout) {
-        return new ServerOptions(port, maxN, maxQueuedRequests, maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device,
-                scheduler, timeout);
+        return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, timeout);
     }
 }

@@ -99,10 +99,8 @@ final class SyncWeightsCall implements StreamObserver<SyncWeightsChunk> {
             responses.onCompleted();
         } catch (StatusException e) {
             fail(e);
-        } catch (RuntimeException e) {
-            log.error("weight sync of version {} failed; the old weights still serve", session.version(), e);
-            fail(Status.INTERNAL.withDescription("weight sync failed inside the server (its log has the details); "
-                    + "the old weights still serve").asException());
+        } catch (RuntimeException | Error e) {
+            fail(InternalFailure.of("the weight sync of version " + session.version() + " failed; the old weights still serve", e));
         }
     }
 

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
 class RequestValidatorTest {
     private static final int VOCAB = 100;
     private static final int CONTEXT = 64;
-    private final RequestValidator validator = new RequestValidator(VOCAB, CONTEXT, 8);
+    private static final int MAX_SEQUENCES = 24;
+    private static final int BYTES_PER_TOKEN = 4;
+    private final RequestValidator validator = new RequestValidator(VOCAB, CONTEXT, 8, MAX_SEQUENCES, BYTES_PER_TOKEN);
 
     private static Prompt tokens(Integer... ids) {
         return Prompt.newBuilder().setTokenIds(TokenIds.newBuilder().addAllIds(List.of(ids))).build();
@@ -177,5 +179,56 @@ class RequestValidatorTest {
         assertEquals(9, params.stopTokenIds()[0]);
         assertTrue(params.ignoreEos());
         assertEquals(dev.rollout.engine.SamplingParams.LogprobsMode.RAW, params.logprobsMode());
+    }
+
+    private static GenerateBatchRequest prompts(int count, int n) {
+        GenerateBatchRequest.Builder b = GenerateBatchRequest.newBuilder().setSampling(sampling().setN(n));
+        for (int i = 0; i < count; i++) {
+            b.addPrompts(tokens(1, 2));
+        }
+        return b.build();
+    }
+
+    @Test
+    void acceptsPromptsTimesNUpToTheServersSequenceLimit() {
+        assertTrue(validator.validate(prompts(3, 8)).isOk());
+        assertTrue(validator.validate(prompts(MAX_SEQUENCES, 0)).isOk());
+    }
+
+    @Test
+    void refusesPromptsTimesNAboveTheServersSequenceLimit() {
+        assertInvalid(validator.validate(prompts(4, 7)), "28 sequences, more than this server's --max-request-sequences (24)");
+        assertInvalid(validator.validate(prompts(MAX_SEQUENCES + 1, 1)), "--max-request-sequences");
+    }
+
+    @Test
+    void refusesTokenIdsThatCannotFitTheContextBeforeTokenizing() {
+        Integer[] ids = new Integer[CONTEXT - 3];
+        java.util.Arrays.fill(ids, 1);
+        assertInvalid(validator.validate(request(tokens(ids), sampling())), "beyond the model's context of 64 tokens");
+    }
+
+    @Test
+    void refusesTextLongerThanTheContextCanHoldWhateverItsTokens() {
+        // 64 - 4 = 60 tokens of room, at most 4 bytes each: 240 bytes may fit, 241 cannot.
+        Prompt fits = Prompt.newBuilder().setText("x".repeat(240)).build();
+        Prompt tooLong = Prompt.newBuilder().setText("x".repeat(241)).build();
+        assertTrue(validator.validate(request(fits, sampling())).isOk());
+        assertInvalid(validator.validate(request(tooLong, sampling())), "241 bytes of text, at least 61 tokens");
+    }
+
+    @Test
+    void refusesAConversationWhoseContentsAreLongerThanTheContextCanHold() {
+        Conversation.Builder c = Conversation.newBuilder();
+        for (int i = 0; i < 3; i++) {
+            c.addMessages(ChatMessage.newBuilder().setRole("user").setContent("y".repeat(100)));
+        }
+        assertInvalid(validator.validate(request(Prompt.newBuilder().setConversation(c).build(), sampling())), "300 bytes of text");
+    }
+
+    @Test
+    void withoutABoundTextIsLeftToTheTokenizer() {
+        RequestValidator unbounded = new RequestValidator(VOCAB, CONTEXT, 8, MAX_SEQUENCES, 0);
+        assertTrue(unbounded.validate(request(Prompt.newBuilder().setText("x".repeat(10_000)).build(), sampling())).isOk());
     }
 }

@@ -87,7 +87,8 @@ class TlsTest {
 
     private void assertServedOverTls(Path cert, Path key) throws Exception {
         ServerOptions plain = ServerOptions.defaults(0);
-        ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxInboundMessageBytes(), null, false,
+        ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxRequestSequences(),
+                plain.maxQueuedSequences(), plain.maxSyncWaitSeconds(), plain.maxInboundMessageBytes(), null, false,
                 cert, key, plain.device(), plain.scheduler(), plain.syncIdleTimeout());
         try (TestServer server = TestServer.start(tls)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", server.server.port())
