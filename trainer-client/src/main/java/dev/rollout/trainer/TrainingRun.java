@@ -71,8 +71,10 @@ public final class TrainingRun implements AutoCloseable {
             TrainingState state = resumeFrom != null ? TrainerCheckpoint.restore(resumeFrom, optimizer) : TrainingState.fresh();
             this.rollouts = rolloutFactory.create(config, policy, source);
             this.metrics = new MetricsLog(outputDir.resolve("metrics.jsonl"), registry);
-            this.loop = new TrainingLoop(config, policy, reference, source.tokenizer(), rollouts,
-                    PromptDataset.open(config.dataset(), config.seed()), RewardSet.fromConfig(config), optimizer, state, manager);
+            this.loop = new TrainingLoop(config,
+                    new TrainingLoop.Models(policy, reference == null ? null : new Policy(reference), source.tokenizer()),
+                    new TrainingLoop.Task(PromptDataset.open(config.dataset(), config.seed()), RewardSet.fromConfig(config)),
+                    rollouts, optimizer, state, manager);
             ok = true;
         } finally {
             if (!ok) {
