@@ -7,6 +7,8 @@ import dev.rollout.trainer.config.TrainerType;
 import dev.rollout.trainer.loss.Advantages;
 import dev.rollout.trainer.loss.LossResult;
 import dev.rollout.trainer.loss.TokenLogProbs;
+import dev.rollout.trainer.reward.RewardScores;
+import java.util.Map;
 
 /** What GRPO and RLOO do differently within the same step: the log-probs they need, their advantages, their loss. */
 interface Algorithm {
@@ -15,11 +17,18 @@ interface Algorithm {
         return config.trainer() == TrainerType.RLOO ? new RlooAlgorithm(config) : new GrpoAlgorithm(config);
     }
 
+    /** True when the loss is weighted by the sampler correction (and its {@code sampling/*} statistics logged). */
+    boolean usesSamplingCorrection();
+
     /** True when the loss needs the old log-probs computed before the first update even with one iteration. */
     boolean needsOldLogProbs();
 
-    /** One advantage per completion of the generation batch, from the rewards (and the fixed log-probs). */
-    Advantages advantages(double[] rewards, GenerationBatch batch);
+    /**
+     * One advantage per completion of the generation batch, from the rewards (and the fixed log-probs).
+     *
+     * @param metrics where statistics of the step computed on the way (such as RLOO's {@code kl}) are put
+     */
+    Advantages advantages(RewardScores scores, GenerationBatch batch, Map<String, Double> metrics);
 
     /**
      * The micro-batch's loss to back-propagate.

@@ -7,7 +7,6 @@ import ai.djl.training.GradientCollector;
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Conversation;
-import dev.rollout.proto.v1.FinishReason;
 import dev.rollout.proto.v1.LogprobsMode;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
@@ -28,14 +27,17 @@ import dev.rollout.trainer.reward.RewardSet;
 import dev.rollout.trainer.reward.ScoredCompletion;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * One GRPO or RLOO step as TRL takes it, in phases: generate {@code num_generations} completions per prompt, score
- * them, compute the fixed (reference and old) log-probs, the advantages, then for each of {@code num_iterations}
- * passes optimize (accumulate the loss over micro-batches of {@code per_device_train_batch_size} completions, clip
- * the gradient norm, take an AdamW step) and publish the weights; finally log what TRL logs.
+ * One generation batch as TRL trains on it, in phases: generate {@code num_generations} completions per prompt, score
+ * them, compute the fixed (reference and old) log-probs, the advantages, shuffle the batch into micro-batches of
+ * {@code per_device_train_batch_size} completions, then for each of {@code num_iterations} passes optimize (each
+ * {@code gradient_accumulation_steps} micro-batches accumulate into one optimizer step: clip the gradient norm, take an
+ * AdamW step) and publish the weights after each optimizer step; finally log what TRL logs.
  */
 public final class TrainingLoop {
     private final TrainerConfig config;
@@ -47,6 +49,9 @@ public final class TrainingLoop {
     private final NDManager manager;
     private final TrainingState state;
     private final Algorithm algorithm;
+    private final Set<Integer> stopIds;
+    /** Prompt and completion tokens of every generation so far: TRL's {@code num_tokens}. */
+    private long tokensSeen;
 
     /**
      * The models of a run.
@@ -68,12 +73,14 @@ public final class TrainingLoop {
         this.state = state;
         this.manager = manager;
         this.algorithm = Algorithm.of(config);
+        this.stopIds = new LinkedHashSet<>(models.tokenizer().eosTokenIds());
+        stopIds.addAll(models.policy().model().config().eosTokenIds());
         this.schedule = new LearningRateSchedule(config.learningRate(), config.lrSchedulerType(), config.warmupSteps(),
                 totalSteps());
-        int completions = config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps();
+        int completions = config.generationBatchSize();
         if (completions % config.numGenerations() != 0) {
-            throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps (" + completions
-                    + ") must be a multiple of num_generations (" + config.numGenerations() + ")");
+            throw new IllegalArgumentException("the generation batch (" + completions
+                    + " completions) must be a multiple of num_generations (" + config.numGenerations() + ")");
         }
         if (config.beta() != 0 && models.reference() == null) {
             throw new IllegalArgumentException("beta = " + config.beta() + " needs a reference model");
@@ -90,15 +97,23 @@ public final class TrainingLoop {
             return config.maxSteps();
         }
         double generations = Math.ceil(config.numTrainEpochs() * task.dataset().size() / promptsPerStep());
-        return Math.max(1, (int) generations * config.numIterations());
+        return Math.max(1, (int) generations * config.numIterations() * optimizerStepsPerPass());
     }
 
-    /** Prompts per generation: the completions of one optimizer step divided among the groups. */
+    /** Prompts per generation: the generation batch's completions divided among the groups. */
     int promptsPerStep() {
-        return config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps() / config.numGenerations();
+        return config.generationBatchSize() / config.numGenerations();
     }
 
-    /** Runs one generation and its {@code num_iterations} optimizer steps; returns the metrics TRL logs for it. */
+    /** Optimizer steps in one pass over a generation batch: steps_per_generation / gradient_accumulation_steps. */
+    private int optimizerStepsPerPass() {
+        return config.stepsPerGeneration() / config.gradientAccumulationSteps();
+    }
+
+    /**
+     * Runs one generation and its {@code num_iterations} × steps_per_generation / gradient_accumulation_steps
+     * optimizer steps; returns the metrics TRL logs for it (means over those optimizer steps).
+     */
     public StepRecord step() {
         long start = System.nanoTime();
         List<PromptRow> rows = nextPrompts();
@@ -111,15 +126,24 @@ public final class TrainingLoop {
         long trainStart = System.nanoTime();
         Map<String, Double> metrics = new LinkedHashMap<>(scores.stats());
         Publications publications = new Publications();
-        try (GenerationBatch batch = new GenerationBatch(completions, config, manager)) {
+        int[] order = GenerationBatch.shuffledOrder(completions.size(), config.seed() * 1_000_003L + state.step());
+        try (GenerationBatch batch = new GenerationBatch(completions, order, stopIds, config, manager)) {
             computeFixedLogProbs(batch);
-            Advantages advantages = algorithm.advantages(scores.total(), batch);
+            Advantages advantages = algorithm.advantages(scores, batch, metrics);
             metrics.put("frac_reward_zero_std", advantages.fractionZeroStdGroups());
-            metrics.putAll(optimize(batch, advantages.values(), publications));
+            Map<String, Double> optimized = optimize(batch, advantages.values(), publications);
+            if (config.samplingCorrection() && algorithm.usesSamplingCorrection()) {
+                metrics.putAll(batch.correctionTotals.metrics());
+            }
+            metrics.putAll(optimized);
         }
         double trainSeconds = seconds(trainStart) - publications.seconds;
 
-        long tokens = logCompletions(completions, metrics);
+        long tokens = CompletionStats.put(completions, stopIds, metrics);
+        for (Completion c : completions) {
+            tokensSeen += c.getPromptTokenIdsCount() + c.getTokenIdsCount();
+        }
+        metrics.put("num_tokens", (double) tokensSeen);
         metrics.put("weight_version", (double) state.weightVersion());
         metrics.put("time/generate", generateSeconds);
         metrics.put("time/train", trainSeconds);
@@ -177,7 +201,8 @@ public final class TrainingLoop {
 
     /** The log-probs that stay fixed through the step's updates, computed before the first, without a gradient. */
     private void computeFixedLogProbs(GenerationBatch batch) {
-        boolean needOld = config.numIterations() > 1 || algorithm.needsOldLogProbs();
+        // TRL computes them whenever an optimizer step could come between generation and the loss
+        boolean needOld = config.numIterations() > 1 || optimizerStepsPerPass() > 1 || algorithm.needsOldLogProbs();
         Policy reference = models.reference();
         if (!needOld && reference == null) {
             return;
@@ -187,10 +212,10 @@ public final class TrainingLoop {
         try {
             for (MicroBatch mb : batch.micro) {
                 if (needOld) {
-                    mb.oldLogProbs = models.policy().completionLogProbs(mb.rows, config.temperature(), manager).logProbs();
+                    mb.oldLogProbs = logProbsKept(models.policy(), mb, batch);
                 }
                 if (reference != null) {
-                    mb.refLogProbs = reference.completionLogProbs(mb.rows, config.temperature(), manager).logProbs();
+                    mb.refLogProbs = logProbsKept(reference, mb, batch);
                 }
             }
         } finally {
@@ -198,23 +223,40 @@ public final class TrainingLoop {
         }
     }
 
+    /** The micro-batch's log-probs under {@code policy}, kept as long as the batch; the forward's temporaries freed. */
+    private NDArray logProbsKept(Policy policy, MicroBatch mb, GenerationBatch batch) {
+        try (NDManager forward = batch.scope().newSubManager()) {
+            NDArray logProbs = policy.completionLogProbs(mb.rows, config.temperature(), forward).logProbs();
+            logProbs.attach(batch.scope());
+            return logProbs;
+        }
+    }
+
     // ---- optimize and publish ----
 
     private Map<String, Double> optimize(GenerationBatch batch, double[] advantages, Publications publications) {
         StepMetrics means = new StepMetrics();
+        int accumulation = config.gradientAccumulationSteps();
         for (int iteration = 0; iteration < config.numIterations(); iteration++) {
-            for (MicroBatch mb : batch.micro) {
-                try (NDManager scope = manager.newSubManager();
-                     GradientCollector collector = manager.getEngine().newGradientCollector()) {
-                    TokenLogProbs lp = models.policy().completionLogProbs(mb.rows, config.temperature(), scope);
-                    NDArray adv = scope.create(slice(advantages, mb.offset, mb.size()));
-                    LossResult result = algorithm.loss(mb, lp, adv, batch, means);
-                    collector.backward(result.loss());
-                    means.add(result.stats());
+            for (int first = 0; first < batch.micro.size(); first += accumulation) {
+                double stepLoss = 0;
+                for (MicroBatch mb : batch.micro.subList(first, Math.min(batch.micro.size(), first + accumulation))) {
+                    try (NDManager scope = manager.newSubManager();
+                         GradientCollector collector = manager.getEngine().newGradientCollector()) {
+                        TokenLogProbs lp = models.policy().completionLogProbs(mb.rows, config.temperature(), scope);
+                        NDArray adv = scope.create(mb.pick(advantages));
+                        LossResult result = algorithm.loss(mb, lp, adv, batch, means);
+                        collector.backward(result.loss());
+                        Map<String, Double> stats = new LinkedHashMap<>(result.stats());
+                        stepLoss += stats.remove("loss");
+                        means.add(stats);
+                    }
                 }
+                // TRL's logged loss: what the optimizer step back-propagated, summed over its micro-batches
+                means.add(Map.of("loss", stepLoss));
+                means.add(optimizerStep());
+                publications.add(rollouts.publish(state.weightVersion()));
             }
-            means.add(optimizerStep());
-            publications.add(rollouts.publish(state.weightVersion()));
         }
         return means.means();
     }
@@ -225,6 +267,10 @@ public final class TrainingLoop {
         optimizer.step(lr);
         Gradients.zero(models.policy().model().weights().parameters());
         state.advance();
+        if (config.syncRefModel() && ReferenceSync.due(state.step(), config.refModelSyncSteps())) {
+            ReferenceSync.mix(models.reference().model().weights().parameters(),
+                    models.policy().model().weights().parameters(), config.refModelMixupAlpha());
+        }
         return Map.of("grad_norm", gradNorm, "learning_rate", lr);
     }
 
@@ -241,19 +287,6 @@ public final class TrainingLoop {
 
     // ---- log ----
 
-    /** Adds TRL's completion statistics; returns the tokens generated. */
-    private static long logCompletions(List<Completion> completions, Map<String, Double> metrics) {
-        int clipped = 0;
-        long tokens = 0;
-        for (Completion c : completions) {
-            tokens += c.getTokenIdsCount();
-            clipped += c.getFinishReason() == FinishReason.FINISH_REASON_LENGTH ? 1 : 0;
-        }
-        metrics.put("completions/mean_length", (double) tokens / completions.size());
-        metrics.put("completions/clipped_ratio", (double) clipped / completions.size());
-        return tokens;
-    }
-
     static Prompt toProto(PromptRow row) {
         if (!row.isConversation()) {
             return Prompt.newBuilder().setText(row.text()).build();
@@ -267,14 +300,6 @@ public final class TrainingLoop {
         int[] out = new int[ids.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = ids.get(i);
-        }
-        return out;
-    }
-
-    private static float[] slice(double[] values, int from, int count) {
-        float[] out = new float[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = (float) values[from + i];
         }
         return out;
     }
