@@ -2,7 +2,6 @@ package dev.rollout.trainer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Completion;
@@ -128,7 +127,9 @@ public final class TrainingLoop {
         Publications publications = new Publications();
         int[] order = GenerationBatch.shuffledOrder(completions.size(), config.seed() * 1_000_003L + state.step());
         try (GenerationBatch batch = new GenerationBatch(completions, order, stopIds, config, manager)) {
-            computeFixedLogProbs(batch);
+            // TRL computes old log-probs whenever an optimizer step could come between generation and the loss
+            boolean needOld = config.numIterations() > 1 || optimizerStepsPerPass() > 1 || algorithm.needsOldLogProbs();
+            FixedLogProbs.compute(batch, needOld ? models.policy() : null, models.reference(), config.temperature());
             Advantages advantages = algorithm.advantages(scores, batch, metrics);
             metrics.put("frac_reward_zero_std", advantages.fractionZeroStdGroups());
             Map<String, Double> optimized = optimize(batch, advantages.values(), publications);
@@ -197,48 +198,17 @@ public final class TrainingLoop {
         return scored;
     }
 
-    // ---- reference and old log-probs ----
-
-    /** The log-probs that stay fixed through the step's updates, computed before the first, without a gradient. */
-    private void computeFixedLogProbs(GenerationBatch batch) {
-        // TRL computes them whenever an optimizer step could come between generation and the loss
-        boolean needOld = config.numIterations() > 1 || optimizerStepsPerPass() > 1 || algorithm.needsOldLogProbs();
-        Policy reference = models.reference();
-        if (!needOld && reference == null) {
-            return;
-        }
-        boolean mode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
-            for (MicroBatch mb : batch.micro) {
-                if (needOld) {
-                    mb.oldLogProbs = logProbsKept(models.policy(), mb, batch);
-                }
-                if (reference != null) {
-                    mb.refLogProbs = logProbsKept(reference, mb, batch);
-                }
-            }
-        } finally {
-            JniUtils.setGradMode(mode);
-        }
-    }
-
-    /** The micro-batch's log-probs under {@code policy}, kept as long as the batch; the forward's temporaries freed. */
-    private NDArray logProbsKept(Policy policy, MicroBatch mb, GenerationBatch batch) {
-        try (NDManager forward = batch.scope().newSubManager()) {
-            NDArray logProbs = policy.completionLogProbs(mb.rows, config.temperature(), forward).logProbs();
-            logProbs.attach(batch.scope());
-            return logProbs;
-        }
-    }
-
     // ---- optimize and publish ----
 
     private Map<String, Double> optimize(GenerationBatch batch, double[] advantages, Publications publications) {
         StepMetrics means = new StepMetrics();
         int accumulation = config.gradientAccumulationSteps();
+        int total = totalSteps();
         for (int iteration = 0; iteration < config.numIterations(); iteration++) {
             for (int first = 0; first < batch.micro.size(); first += accumulation) {
+                if (state.step() >= total) {
+                    return means.means(); // max_steps reached within this generation's optimizer steps
+                }
                 double stepLoss = 0;
                 for (MicroBatch mb : batch.micro.subList(first, Math.min(batch.micro.size(), first + accumulation))) {
                     try (NDManager scope = manager.newSubManager();

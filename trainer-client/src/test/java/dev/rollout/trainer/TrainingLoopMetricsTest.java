@@ -78,6 +78,13 @@ class TrainingLoopMetricsTest {
     }
 
     @Test
+    void maxStepsStopsWithinAGenerationsOptimizerSteps() throws Exception {
+        List<StepRecord> records = train(3, "per_device_train_batch_size=4", "steps_per_generation=2");
+        assertEquals(2, records.size());
+        assertEquals(3, records.get(1).step(), "the second generation takes one of its two optimizer steps");
+    }
+
+    @Test
     void numTokensCountsEveryPromptAndCompletionTokenSoFar() throws Exception {
         List<StepRecord> records = train(2);
         long total = 0;
