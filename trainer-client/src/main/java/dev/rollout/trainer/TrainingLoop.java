@@ -1,32 +1,21 @@
 package dev.rollout.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.rollout.model.CausalLM;
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Conversation;
-import dev.rollout.proto.v1.FinishReason;
-import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.LogprobsMode;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tokenizer.Tokenizer;
+import dev.rollout.trainer.GenerationBatch.MicroBatch;
 import dev.rollout.trainer.config.TrainerConfig;
-import dev.rollout.trainer.config.TrainerType;
 import dev.rollout.trainer.data.PromptDataset;
 import dev.rollout.trainer.data.PromptRow;
 import dev.rollout.trainer.loss.Advantages;
-import dev.rollout.trainer.loss.CompletionMask;
 import dev.rollout.trainer.loss.LossResult;
-import dev.rollout.trainer.loss.PolicyLoss;
-import dev.rollout.trainer.loss.RlooLoss;
-import dev.rollout.trainer.loss.SamplingCorrection;
 import dev.rollout.trainer.loss.TokenLogProbs;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.trainer.optim.GradClip;
@@ -37,47 +26,62 @@ import dev.rollout.trainer.reward.RewardSet;
 import dev.rollout.trainer.reward.ScoredCompletion;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * One GRPO or RLOO step as TRL takes it: generate {@code num_generations} completions per prompt, score them, compute
- * advantages, then for each of {@code num_iterations} passes accumulate the loss over micro-batches of
- * {@code per_device_train_batch_size} completions, clip the gradient norm, take an AdamW step and publish the weights.
+ * One generation batch as TRL trains on it, in phases: generate {@code num_generations} completions per prompt, score
+ * them, compute the fixed (reference and old) log-probs, the advantages, shuffle the batch into micro-batches of
+ * {@code per_device_train_batch_size} completions, then for each of {@code num_iterations} passes optimize (each
+ * {@code gradient_accumulation_steps} micro-batches accumulate into one optimizer step: clip the gradient norm, take an
+ * AdamW step) and publish the weights after each optimizer step; finally log what TRL logs.
  */
 public final class TrainingLoop {
     private final TrainerConfig config;
-    private final Policy policy;
-    private final CausalLM reference; // null unless beta != 0
-    private final Tokenizer tokenizer;
+    private final Models models;
+    private final Task task;
     private final RolloutSource rollouts;
-    private final PromptDataset dataset;
-    private final RewardSet rewards;
     private final AdamW optimizer;
     private final LearningRateSchedule schedule;
     private final NDManager manager;
     private final TrainingState state;
+    private final Algorithm algorithm;
+    private final Set<Integer> stopIds;
+    /** Prompt and completion tokens of every generation so far: TRL's {@code num_tokens}. */
+    private long tokensSeen;
 
-    public TrainingLoop(TrainerConfig config, Policy policy, CausalLM reference, Tokenizer tokenizer, RolloutSource rollouts,
-                        PromptDataset dataset, RewardSet rewards, AdamW optimizer, TrainingState state, NDManager manager) {
+    /**
+     * The models of a run.
+     *
+     * @param reference the policy's starting point, scored against when β ≠ 0; null otherwise
+     */
+    public record Models(Policy policy, Policy reference, Tokenizer tokenizer) {}
+
+    /** What is trained on: the prompts and the reward functions that score their completions. */
+    public record Task(PromptDataset dataset, RewardSet rewards) {}
+
+    public TrainingLoop(TrainerConfig config, Models models, Task task, RolloutSource rollouts, AdamW optimizer,
+                        TrainingState state, NDManager manager) {
         this.config = config;
-        this.policy = policy;
-        this.reference = reference;
-        this.tokenizer = tokenizer;
+        this.models = models;
+        this.task = task;
         this.rollouts = rollouts;
-        this.dataset = dataset;
-        this.rewards = rewards;
         this.optimizer = optimizer;
         this.state = state;
         this.manager = manager;
+        this.algorithm = Algorithm.of(config);
+        this.stopIds = new LinkedHashSet<>(models.tokenizer().eosTokenIds());
+        stopIds.addAll(models.policy().model().config().eosTokenIds());
         this.schedule = new LearningRateSchedule(config.learningRate(), config.lrSchedulerType(), config.warmupSteps(),
                 totalSteps());
-        int completions = config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps();
+        int completions = config.generationBatchSize();
         if (completions % config.numGenerations() != 0) {
-            throw new IllegalArgumentException("per_device_train_batch_size x gradient_accumulation_steps (" + completions
-                    + ") must be a multiple of num_generations (" + config.numGenerations() + ")");
+            throw new IllegalArgumentException("the generation batch (" + completions
+                    + " completions) must be a multiple of num_generations (" + config.numGenerations() + ")");
         }
-        if (config.beta() != 0 && reference == null) {
+        if (config.beta() != 0 && models.reference() == null) {
             throw new IllegalArgumentException("beta = " + config.beta() + " needs a reference model");
         }
     }
@@ -91,236 +95,167 @@ public final class TrainingLoop {
         if (config.maxSteps() > 0) {
             return config.maxSteps();
         }
-        double generations = Math.ceil(config.numTrainEpochs() * dataset.size() / promptsPerStep());
-        return Math.max(1, (int) generations * config.numIterations());
+        double generations = Math.ceil(config.numTrainEpochs() * task.dataset().size() / promptsPerStep());
+        return Math.max(1, (int) generations * config.numIterations() * optimizerStepsPerPass());
     }
 
-    /** Prompts per generation: the completions of one optimizer step divided among the groups. */
+    /** Prompts per generation: the generation batch's completions divided among the groups. */
     int promptsPerStep() {
-        return config.perDeviceTrainBatchSize() * config.gradientAccumulationSteps() / config.numGenerations();
+        return config.generationBatchSize() / config.numGenerations();
     }
 
-    /** Runs one generation and its {@code num_iterations} optimizer steps; returns the metrics TRL logs for it. */
+    /** Optimizer steps in one pass over a generation batch: steps_per_generation / gradient_accumulation_steps. */
+    private int optimizerStepsPerPass() {
+        return config.stepsPerGeneration() / config.gradientAccumulationSteps();
+    }
+
+    /**
+     * Runs one generation and its {@code num_iterations} × steps_per_generation / gradient_accumulation_steps
+     * optimizer steps; returns the metrics TRL logs for it (means over those optimizer steps).
+     */
     public StepRecord step() {
         long start = System.nanoTime();
-        int g = config.numGenerations();
+        List<PromptRow> rows = nextPrompts();
+        List<Completion> completions = generate(rows);
+        double generateSeconds = seconds(start);
+
+        List<ScoredCompletion> scored = toScored(rows, completions);
+        RewardScores scores = task.rewards().score(scored);
+
+        long trainStart = System.nanoTime();
+        Map<String, Double> metrics = new LinkedHashMap<>(scores.stats());
+        Publications publications = new Publications();
+        int[] order = GenerationBatch.shuffledOrder(completions.size(), config.seed() * 1_000_003L + state.step());
+        try (GenerationBatch batch = new GenerationBatch(completions, order, stopIds, config, manager)) {
+            // TRL computes old log-probs whenever an optimizer step could come between generation and the loss
+            boolean needOld = config.numIterations() > 1 || optimizerStepsPerPass() > 1 || algorithm.needsOldLogProbs();
+            FixedLogProbs.compute(batch, needOld ? models.policy() : null, models.reference(), config.temperature());
+            Advantages advantages = algorithm.advantages(scores, batch, metrics);
+            metrics.put("frac_reward_zero_std", advantages.fractionZeroStdGroups());
+            Map<String, Double> optimized = optimize(batch, advantages.values(), publications);
+            if (config.samplingCorrection() && algorithm.usesSamplingCorrection()) {
+                metrics.putAll(batch.correctionTotals.metrics());
+            }
+            metrics.putAll(optimized);
+        }
+        double trainSeconds = seconds(trainStart) - publications.seconds;
+
+        long tokens = CompletionStats.put(completions, stopIds, metrics);
+        for (Completion c : completions) {
+            tokensSeen += c.getPromptTokenIdsCount() + c.getTokenIdsCount();
+        }
+        metrics.put("num_tokens", (double) tokensSeen);
+        metrics.put("weight_version", (double) state.weightVersion());
+        metrics.put("time/generate", generateSeconds);
+        metrics.put("time/train", trainSeconds);
+        metrics.put("time/sync", publications.seconds);
+        metrics.put("step_time", seconds(start));
+        metrics.put("tokens_per_second", tokens / Math.max(generateSeconds, 1e-9));
+        return new StepRecord(state.step(), metrics, completions, scored, scores.total(), tokens, publications.bytes);
+    }
+
+    // ---- generate ----
+
+    private List<PromptRow> nextPrompts() {
         List<PromptRow> rows = new ArrayList<>();
         for (int i = 0; i < promptsPerStep(); i++) {
-            rows.add(dataset.row(state.nextRow(dataset, config.shuffleDataset())));
+            rows.add(task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset())));
         }
+        return rows;
+    }
+
+    private List<Completion> generate(List<PromptRow> rows) {
         List<Prompt> prompts = rows.stream().map(TrainingLoop::toProto).toList();
-        SamplingParams.Builder sampling = SamplingParams.newBuilder()
-                .setN(g)
+        SamplingParams sampling = SamplingParams.newBuilder()
+                .setN(config.numGenerations())
                 .setMaxTokens(config.maxCompletionLength())
                 .setTemperature((float) config.temperature())
                 .setTopP((float) config.topP())
                 .setTopK(config.topK())
                 .setMinP((float) config.minP())
                 .setSeed(config.seed() * 1_000_003L + state.step())
-                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED);
-        GenerateBatchResponse response = rollouts.generate(prompts, sampling.build(),
-                config.requireCurrentWeights() ? state.weightVersion() : 0);
-        List<Completion> completions = response.getCompletionsList();
-        double generateSeconds = seconds(start);
-        if (completions.size() != prompts.size() * g) {
-            throw new IllegalStateException("asked for " + prompts.size() * g + " completions, got " + completions.size());
+                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
+                .build();
+        List<Completion> completions = rollouts.generate(prompts, sampling,
+                config.requireCurrentWeights() ? state.weightVersion() : 0).getCompletionsList();
+        int expected = prompts.size() * config.numGenerations();
+        if (completions.size() != expected) {
+            throw new IllegalStateException("asked for " + expected + " completions, got " + completions.size());
         }
+        return completions;
+    }
 
+    // ---- score ----
+
+    private List<ScoredCompletion> toScored(List<PromptRow> rows, List<Completion> completions) {
         List<ScoredCompletion> scored = new ArrayList<>();
         for (Completion c : completions) {
             PromptRow row = rows.get(c.getPromptIndex());
-            String promptText = row.isConversation() ? tokenizer.decode(toArray(c.getPromptTokenIdsList()), false) : row.text();
+            String promptText = row.isConversation()
+                    ? models.tokenizer().decode(toArray(c.getPromptTokenIdsList()), false) : row.text();
             scored.add(new ScoredCompletion(promptText, c.getText(), toArray(c.getTokenIdsList()), row.columns()));
         }
-        RewardScores scores = rewards.score(scored);
+        return scored;
+    }
 
-        long trainStart = System.nanoTime();
-        Map<String, Double> metrics = new LinkedHashMap<>(scores.stats());
-        Batch batch = new Batch(completions, config, manager);
-        double publishSeconds = 0;
-        long publishedBytes = 0;
-        try {
-            NDArray[] old = null;
-            NDArray[] ref = null;
-            boolean needOld = config.numIterations() > 1 || config.trainer() == TrainerType.RLOO;
-            if (needOld || reference != null) {
-                old = needOld ? new NDArray[batch.micro.size()] : null;
-                ref = reference != null ? new NDArray[batch.micro.size()] : null;
-                boolean mode = JniUtils.isGradMode();
-                JniUtils.setGradMode(false);
-                try {
-                    for (int m = 0; m < batch.micro.size(); m++) {
-                        if (old != null) {
-                            old[m] = policy.completionLogProbs(batch.micro.get(m).rows, config.temperature(), manager).logProbs();
-                        }
-                        if (ref != null) {
-                            ref[m] = new Policy(reference).completionLogProbs(batch.micro.get(m).rows, config.temperature(), manager).logProbs();
-                        }
-                    }
-                } finally {
-                    JniUtils.setGradMode(mode);
-                }
-            }
-            double[] advantages;
-            if (config.trainer() == TrainerType.GRPO) {
-                Advantages a = Advantages.grpo(scores.total(), g, config.scaleRewards());
-                advantages = a.values();
-                metrics.put("frac_reward_zero_std", a.fractionZeroStdGroups());
-            } else {
-                double[] kl = null;
-                if (config.beta() != 0) {
-                    kl = new double[completions.size()];
-                    int at = 0;
-                    for (int m = 0; m < batch.micro.size(); m++) {
-                        for (double v : Advantages.sequenceKl(old[m], ref[m], batch.micro.get(m).mask)) {
-                            kl[at++] = v;
-                        }
-                    }
-                }
-                Advantages a = Advantages.rloo(scores.total(), kl, config.beta(), g, config.normalizeAdvantages());
-                advantages = a.values();
-                metrics.put("frac_reward_zero_std", a.fractionZeroStdGroups());
-            }
+    // ---- optimize and publish ----
 
-            MetricMeans means = new MetricMeans();
-            for (int iteration = 0; iteration < config.numIterations(); iteration++) {
-                for (int m = 0; m < batch.micro.size(); m++) {
-                    MicroBatch mb = batch.micro.get(m);
+    private Map<String, Double> optimize(GenerationBatch batch, double[] advantages, Publications publications) {
+        StepMetrics means = new StepMetrics();
+        int accumulation = config.gradientAccumulationSteps();
+        int total = totalSteps();
+        for (int iteration = 0; iteration < config.numIterations(); iteration++) {
+            for (int first = 0; first < batch.micro.size(); first += accumulation) {
+                if (state.step() >= total) {
+                    return means.means(); // max_steps reached within this generation's optimizer steps
+                }
+                double stepLoss = 0;
+                for (MicroBatch mb : batch.micro.subList(first, Math.min(batch.micro.size(), first + accumulation))) {
                     try (NDManager scope = manager.newSubManager();
                          GradientCollector collector = manager.getEngine().newGradientCollector()) {
-                        TokenLogProbs lp = policy.completionLogProbs(mb.rows, config.temperature(), scope);
-                        NDArray adv = scope.create(slice(advantages, mb.offset, mb.rows.size()));
-                        LossResult result = lossOf(lp, old == null ? null : old[m], ref == null ? null : ref[m], adv, mb,
-                                batch.activeTokens, scope, means);
+                        TokenLogProbs lp = models.policy().completionLogProbs(mb.rows, config.temperature(), scope);
+                        NDArray adv = scope.create(mb.pick(advantages));
+                        LossResult result = algorithm.loss(mb, lp, adv, batch, means);
                         collector.backward(result.loss());
-                        means.add(result.stats());
+                        Map<String, Double> stats = new LinkedHashMap<>(result.stats());
+                        stepLoss += stats.remove("loss");
+                        means.add(stats);
                     }
                 }
-                double gradNorm = GradClip.clipGlobalNorm(policy.model().weights().parameters(), config.maxGradNorm());
-                double lr = schedule.at(state.step());
-                optimizer.step(lr);
-                Gradients.zero(policy.model().weights().parameters());
-                means.add(Map.of("grad_norm", gradNorm, "learning_rate", lr));
-                state.advance();
-                long t = System.nanoTime();
-                RolloutSource.Publication p = rollouts.publish(state.weightVersion());
-                publishSeconds += seconds(t);
-                publishedBytes += p.bytes();
+                // TRL's logged loss: what the optimizer step back-propagated, summed over its micro-batches
+                means.add(Map.of("loss", stepLoss));
+                means.add(optimizerStep());
+                publications.add(rollouts.publish(state.weightVersion()));
             }
-            metrics.putAll(means.means());
-        } finally {
-            batch.close();
         }
-        double trainSeconds = seconds(trainStart) - publishSeconds;
-
-        int clipped = 0;
-        long tokens = 0;
-        for (Completion c : completions) {
-            tokens += c.getTokenIdsCount();
-            clipped += c.getFinishReason() == FinishReason.FINISH_REASON_LENGTH ? 1 : 0;
-        }
-        metrics.put("completions/mean_length", (double) tokens / completions.size());
-        metrics.put("completions/clipped_ratio", (double) clipped / completions.size());
-        metrics.put("weight_version", (double) state.weightVersion());
-        metrics.put("time/generate", generateSeconds);
-        metrics.put("time/train", trainSeconds);
-        metrics.put("time/sync", publishSeconds);
-        metrics.put("step_time", seconds(start));
-        metrics.put("tokens_per_second", tokens / Math.max(generateSeconds, 1e-9));
-        return new StepRecord(state.step(), metrics, completions, scored, scores.total(), tokens, publishedBytes);
+        return means.means();
     }
 
-    private LossResult lossOf(TokenLogProbs lp, NDArray old, NDArray ref, NDArray adv, MicroBatch mb, double activeTokens,
-                              NDManager scope, MetricMeans means) {
-        NDArray oldOrCurrent = old != null ? old : lp.logProbs().stopGradient();
-        if (config.trainer() == TrainerType.RLOO) {
-            NDArray oldSums = old == null ? null : old.mul(mb.mask).sum(new int[] {1});
-            return RlooLoss.compute(lp.logProbs(), oldSums, adv, mb.mask, lp.entropy(), config.epsilon(),
-                    config.epsilonHigh(), config.gradientAccumulationSteps());
+    private Map<String, Double> optimizerStep() {
+        double gradNorm = GradClip.clipGlobalNorm(models.policy().model().weights().parameters(), config.maxGradNorm());
+        double lr = schedule.at(state.step());
+        optimizer.step(lr);
+        Gradients.zero(models.policy().model().weights().parameters());
+        state.advance();
+        if (config.syncRefModel() && ReferenceSync.due(state.step(), config.refModelSyncSteps())) {
+            ReferenceSync.mix(models.reference().model().weights().parameters(),
+                    models.policy().model().weights().parameters(), config.refModelMixupAlpha());
         }
-        NDArray samplingRatio = null;
-        SamplingCorrection correction = SamplingCorrection.compute(oldOrCurrent, mb.samplingLogProbs, mb.mask,
-                config.samplingCorrectionMode(), config.samplingCorrectionClipMin(), config.samplingCorrectionClipMax());
-        means.add(correction.stats());
-        if (config.samplingCorrection()) {
-            samplingRatio = correction.ratio();
-        }
-        return PolicyLoss.compute(new PolicyLoss.Batch(lp.logProbs(), old, ref, adv, mb.mask, samplingRatio, lp.entropy()),
-                PolicyLoss.Settings.from(config), activeTokens, config.gradientAccumulationSteps());
+        return Map.of("grad_norm", gradNorm, "learning_rate", lr);
     }
 
-    /** The generation batch cut into micro-batches, with their masks and the server's log-probs, on the loop's manager. */
-    private static final class Batch implements AutoCloseable {
-        final List<MicroBatch> micro = new ArrayList<>();
-        final double activeTokens;
-        private final NDManager scope;
+    /** What the step's weight publications cost together. */
+    private static final class Publications {
+        double seconds;
+        long bytes;
 
-        Batch(List<Completion> completions, TrainerConfig config, NDManager parent) {
-            scope = parent.newSubManager();
-            int size = config.perDeviceTrainBatchSize();
-            double active = 0;
-            for (int offset = 0; offset < completions.size(); offset += size) {
-                List<Completion> part = completions.subList(offset, Math.min(completions.size(), offset + size));
-                MicroBatch mb = new MicroBatch(offset, part, config, scope);
-                active += CompletionMask.activeTokens(mb.mask);
-                micro.add(mb);
-            }
-            activeTokens = active;
-        }
-
-        @Override
-        public void close() {
-            scope.close();
+        void add(RolloutSource.Publication p) {
+            seconds += p.seconds();
+            bytes += p.bytes();
         }
     }
 
-    private static final class MicroBatch {
-        final int offset;
-        final List<Policy.Sequence> rows = new ArrayList<>();
-        final NDArray mask;
-        final NDArray samplingLogProbs;
-
-        MicroBatch(int offset, List<Completion> part, TrainerConfig config, NDManager scope) {
-            this.offset = offset;
-            int width = 1;
-            for (Completion c : part) {
-                width = Math.max(width, c.getTokenIdsCount());
-            }
-            int[] lengths = new int[part.size()];
-            boolean[] truncated = new boolean[part.size()];
-            float[] sampling = new float[part.size() * width];
-            for (int i = 0; i < part.size(); i++) {
-                Completion c = part.get(i);
-                rows.add(new Policy.Sequence(toArray(c.getPromptTokenIdsList()), toArray(c.getTokenIdsList())));
-                lengths[i] = c.getTokenIdsCount();
-                truncated[i] = c.getFinishReason() != FinishReason.FINISH_REASON_STOP;
-                for (int t = 0; t < c.getLogprobsCount(); t++) {
-                    sampling[i * width + t] = c.getLogprobs(t);
-                }
-            }
-            mask = CompletionMask.build(scope, lengths, truncated, width, config.maskTruncatedCompletions());
-            samplingLogProbs = scope.create(sampling, new Shape(part.size(), width));
-        }
-    }
-
-    /** Means of per-micro-batch statistics over the step. */
-    private static final class MetricMeans {
-        private final Map<String, double[]> sums = new LinkedHashMap<>();
-
-        void add(Map<String, Double> stats) {
-            stats.forEach((k, v) -> {
-                double[] s = sums.computeIfAbsent(k, x -> new double[2]);
-                s[0] += v;
-                s[1]++;
-            });
-        }
-
-        Map<String, Double> means() {
-            Map<String, Double> out = new LinkedHashMap<>();
-            sums.forEach((k, s) -> out.put(k, s[0] / s[1]));
-            return out;
-        }
-    }
+    // ---- log ----
 
     static Prompt toProto(PromptRow row) {
         if (!row.isConversation()) {
@@ -335,14 +270,6 @@ public final class TrainingLoop {
         int[] out = new int[ids.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = ids.get(i);
-        }
-        return out;
-    }
-
-    private static float[] slice(double[] values, int from, int count) {
-        float[] out = new float[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = (float) values[from + i];
         }
         return out;
     }

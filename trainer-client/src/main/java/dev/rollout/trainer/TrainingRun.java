@@ -73,8 +73,10 @@ public final class TrainingRun implements AutoCloseable {
             this.rollouts = rolloutFactory.create(config, policy, source);
             this.metrics = MetricsLog.continuingAfter(outputDir.resolve("metrics.jsonl"), state.step(), registry);
             points.addAll(MetricsLog.points(outputDir.resolve("metrics.jsonl")));
-            this.loop = new TrainingLoop(config, policy, reference, source.tokenizer(), rollouts,
-                    PromptDataset.open(config.dataset(), config.seed()), rewards, optimizer, state, manager);
+            this.loop = new TrainingLoop(config,
+                    new TrainingLoop.Models(policy, reference == null ? null : new Policy(reference), source.tokenizer()),
+                    new TrainingLoop.Task(PromptDataset.open(config.dataset(), config.seed()), rewards),
+                    rollouts, optimizer, state, manager);
             ok = true;
         } finally {
             if (!ok) {

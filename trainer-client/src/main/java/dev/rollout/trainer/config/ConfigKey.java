@@ -96,6 +96,12 @@ public final class ConfigKey {
         });
     }
 
+    /** An integer >= min, or null (meaning "derived from other keys", as the meaning says). */
+    static ConfigKey integerOrNull(String name, long min, String meaning) {
+        return new ConfigKey(name, "integer >= " + min + ", or null", null, null, meaning,
+                (key, raw) -> raw == null ? null : integer(name, null, min, meaning).parse(raw));
+    }
+
     static ConfigKey longInteger(String name, Long def, long min, String meaning) {
         String type = min == Long.MIN_VALUE ? "integer" : "integer >= " + min;
         return new ConfigKey(name, type, def, def, meaning, (key, raw) -> {

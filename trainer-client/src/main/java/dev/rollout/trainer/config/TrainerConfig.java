@@ -75,6 +75,7 @@ public final class TrainerConfig {
         TrainerConfig config = new TrainerConfig(Collections.unmodifiableMap(values), List.copyOf(deprecations),
                 java.util.Set.copyOf(raw.keySet()));
         config.checkConsistency();
+        ConfigWarnings.of(config).forEach(LOG::warn);
         return config;
     }
 
@@ -197,11 +198,8 @@ public final class TrainerConfig {
                         + rewardFuncs() + "; key each entry by its reward_funcs entry, spelled the same");
             }
         }
-        int generationBatch = perDeviceTrainBatchSize() * gradientAccumulationSteps();
-        if (generationBatch % numGenerations() != 0) {
-            throw new ConfigException("per_device_train_batch_size", "× gradient_accumulation_steps = " + generationBatch
-                    + " completions per step must be a multiple of num_generations (" + numGenerations() + ")");
-        }
+        checkGenerationBatch();
+        checkObjective();
         Double clipMin = samplingCorrectionClipMin();
         Double clipMax = samplingCorrectionClipMax();
         if (clipMin != null && clipMax != null && clipMin >= clipMax) {
@@ -227,6 +225,51 @@ public final class TrainerConfig {
         }
         if (rolloutRetryMaxBackoffSeconds() < rolloutRetryBackoffSeconds()) {
             throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
+        }
+    }
+
+    private void checkGenerationBatch() {
+        Integer steps = (Integer) values.get("steps_per_generation");
+        Integer size = (Integer) values.get("generation_batch_size");
+        if (steps != null && size != null) {
+            throw new ConfigException("steps_per_generation", "and generation_batch_size cannot both be set; set one");
+        }
+        if (size != null && size % perDeviceTrainBatchSize() != 0) {
+            throw new ConfigException("generation_batch_size", "(" + size
+                    + ") must be a multiple of per_device_train_batch_size (" + perDeviceTrainBatchSize() + ")");
+        }
+        if (stepsPerGeneration() % gradientAccumulationSteps() != 0) {
+            throw new ConfigException(steps != null ? "steps_per_generation" : "generation_batch_size",
+                    "gives " + stepsPerGeneration() + " micro-batches per generation batch, which must be a multiple of"
+                            + " gradient_accumulation_steps (" + gradientAccumulationSteps()
+                            + ") so that every optimizer step uses one generation batch");
+        }
+        int generationBatch = generationBatchSize();
+        if (generationBatch % numGenerations() != 0) {
+            String key = steps == null && size == null ? "per_device_train_batch_size" : "generation_batch_size";
+            String what = steps == null && size == null
+                    ? "× gradient_accumulation_steps = " + generationBatch + " completions per step"
+                    : "(" + generationBatch + " completions)";
+            throw new ConfigException(key, what + " must be a multiple of num_generations (" + numGenerations() + ")");
+        }
+    }
+
+    private void checkObjective() {
+        if (syncRefModel() && beta() == 0.0) {
+            throw new ConfigException("sync_ref_model", "is true while beta = 0, so there is no reference model to"
+                    + " synchronize; set sync_ref_model: false, or a non-zero beta");
+        }
+        if (lossType() == LossType.VESPO && samplingCorrection() && samplingCorrectionMode().sequenceLevel()) {
+            throw new ConfigException("loss_type", "vespo needs vllm_importance_sampling_mode token_truncate or"
+                    + " token_mask (it folds the token-level correction into its weight); got "
+                    + samplingCorrectionMode().configName());
+        }
+        List<Double> clip = rewardClipRange();
+        if (clip != null && (clip.size() != 2 || clip.get(0) > clip.get(1))) {
+            throw new ConfigException("reward_clip_range", "must be [min, max] with min <= max, got " + clip);
+        }
+        if (trainer() == TrainerType.RLOO && multiObjectiveAggregation() != MultiObjectiveAggregation.SUM_THEN_NORMALIZE) {
+            throw new ConfigException("multi_objective_aggregation", "is a GRPO option; RLOO sums the weighted rewards");
         }
     }
 
@@ -332,12 +375,44 @@ public final class TrainerConfig {
     public int numIterations() { return i("num_iterations"); }
     public boolean maskTruncatedCompletions() { return b("mask_truncated_completions"); }
     public boolean normalizeAdvantages() { return b("normalize_advantages"); }
+
+    /** RLOO's [min, max] reward clip, or null. */
+    @SuppressWarnings("unchecked")
+    public List<Double> rewardClipRange() { return (List<Double>) values.get("reward_clip_range"); }
+
+    public Double delta() { return (Double) values.get("delta"); }
+    public double sapoTemperaturePos() { return d("sapo_temperature_pos"); }
+    public double sapoTemperatureNeg() { return d("sapo_temperature_neg"); }
+    public double vespoKPos() { return d("vespo_k_pos"); }
+    public double vespoLambdaPos() { return d("vespo_lambda_pos"); }
+    public double vespoKNeg() { return d("vespo_k_neg"); }
+    public double vespoLambdaNeg() { return d("vespo_lambda_neg"); }
+    public double topEntropyQuantile() { return d("top_entropy_quantile"); }
+    public Double offPolicyMaskThreshold() { return (Double) values.get("off_policy_mask_threshold"); }
+    public boolean useBiasCorrectionKl() { return b("use_bias_correction_kl"); }
+    public MultiObjectiveAggregation multiObjectiveAggregation() { return (MultiObjectiveAggregation) values.get("multi_objective_aggregation"); }
+    public boolean syncRefModel() { return b("sync_ref_model"); }
+    public double refModelMixupAlpha() { return d("ref_model_mixup_alpha"); }
+    public int refModelSyncSteps() { return i("ref_model_sync_steps"); }
     public boolean samplingCorrection() { return b("vllm_importance_sampling_correction"); }
     public SamplingCorrectionMode samplingCorrectionMode() { return (SamplingCorrectionMode) values.get("vllm_importance_sampling_mode"); }
     public Double samplingCorrectionClipMax() { return (Double) values.get("vllm_importance_sampling_clip_max"); }
     public Double samplingCorrectionClipMin() { return (Double) values.get("vllm_importance_sampling_clip_min"); }
     public int perDeviceTrainBatchSize() { return i("per_device_train_batch_size"); }
     public int gradientAccumulationSteps() { return i("gradient_accumulation_steps"); }
+
+    /** Micro-batches per generation batch: steps_per_generation, or derived from generation_batch_size, or GA. */
+    public int stepsPerGeneration() {
+        Integer steps = (Integer) values.get("steps_per_generation");
+        Integer size = (Integer) values.get("generation_batch_size");
+        if (steps != null) {
+            return steps;
+        }
+        return size != null ? size / perDeviceTrainBatchSize() : gradientAccumulationSteps();
+    }
+
+    /** Completions per generation batch: per_device_train_batch_size × steps_per_generation. */
+    public int generationBatchSize() { return perDeviceTrainBatchSize() * stepsPerGeneration(); }
     public double maxGradNorm() { return d("max_grad_norm"); }
     public double weightDecay() { return d("weight_decay"); }
     public double adamBeta1() { return d("adam_beta1"); }

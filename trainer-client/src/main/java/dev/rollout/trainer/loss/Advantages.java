@@ -93,6 +93,59 @@ public record Advantages(double[] values, double fractionZeroStdGroups) {
         return new Advantages(out, (double) zeroStd / r.length);
     }
 
+    /**
+     * GRPO with {@code multi_objective_aggregation: normalize_then_sum} (GDPO): each function's rewards are normalised
+     * within their group, {@code (r_k − mean_group) / (std_group + 1e-4)}, summed with the weights (NaN terms left
+     * out; NaN when every function failed), and the sums normalised over the batch, {@code (s − mean) / (std + 1e-4)}.
+     * {@code scale_rewards} does not apply; {@code frac_reward_zero_std} is 1 or 0 by the batch std, as in TRL.
+     *
+     * @param perFunction [function][completion], NaN where a function returned null
+     */
+    public static Advantages grpoNormalizeThenSum(double[][] perFunction, double[] weights, int groupSize) {
+        int count = perFunction[0].length;
+        checkGroups(count, groupSize);
+        double[] sums = new double[count];
+        boolean[] scored = new boolean[count];
+        for (int k = 0; k < perFunction.length; k++) {
+            double[] r = perFunction[k];
+            for (int start = 0; start < count; start += groupSize) {
+                double mean = nanMean(r, start, start + groupSize);
+                double std = nanStd(r, start, start + groupSize);
+                for (int i = start; i < start + groupSize; i++) {
+                    double normalised = (r[i] - mean) / (std + STD_EPSILON);
+                    if (!Double.isNaN(r[i])) {
+                        scored[i] = true;
+                    }
+                    if (!Double.isNaN(normalised)) {
+                        sums[i] += normalised * weights[k];
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < count; i++) {
+            if (!scored[i]) {
+                sums[i] = Double.NaN;
+            }
+        }
+        double mean = nanMean(sums, 0, count);
+        double std = nanStd(sums, 0, count);
+        double[] out = new double[count];
+        for (int i = 0; i < count; i++) {
+            double a = (sums[i] - mean) / (std + STD_EPSILON);
+            out[i] = Double.isNaN(a) ? 0.0 : a;
+        }
+        return new Advantages(out, Math.abs(std) <= 1e-8 ? 1.0 : 0.0);
+    }
+
+    /** RLOO's {@code reward_clip_range}: each reward clamped into [min, max]; NaN stays NaN. */
+    public static double[] clip(double[] rewards, double min, double max) {
+        double[] out = new double[rewards.length];
+        for (int i = 0; i < rewards.length; i++) {
+            out[i] = Double.isNaN(rewards[i]) ? Double.NaN : Math.max(min, Math.min(max, rewards[i]));
+        }
+        return out;
+    }
+
     /** RLOO's per-completion KL estimate Σ_t (old_t − ref_t)·m_t (first order, may be negative, as in TRL). */
     public static double[] sequenceKl(NDArray oldLogProbs, NDArray refLogProbs, NDArray mask) {
         float[] old = oldLogProbs.toFloatArray();

@@ -80,4 +80,16 @@ final class LossStats {
         stats.put("clip_ratio/low_min", Double.isNaN(lowMin) ? 0.0 : lowMin);
         stats.put("clip_ratio/high_max", Double.isNaN(highMax) ? 0.0 : highMax);
     }
+
+    /** TRL's {@code cispo_clip_ratio}: share of the active tokens whose weight is capped (r > ε_high, A > 0). */
+    static double cispoClipRatio(float[] ratio, float[] advantages, float[] mask, long width, double epsilonHigh) {
+        boolean perSequence = ratio.length != mask.length;
+        float[] clipped = new float[mask.length];
+        for (int i = 0; i < mask.length; i++) {
+            int b = (int) (i / width);
+            float r = ratio[perSequence ? b : i];
+            clipped[i] = r > epsilonHigh && advantages[b] > 0 ? 1f : 0f;
+        }
+        return maskedMean(clipped, mask, width);
+    }
 }

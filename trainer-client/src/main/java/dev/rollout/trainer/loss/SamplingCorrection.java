@@ -13,12 +13,45 @@ import java.util.Map;
  * [clip_min, clip_max], {@code *_mask} sets it to 0 outside. The per-token loss is multiplied by ρ. Nothing here
  * carries a gradient: both log-prob tensors are fixed for the step.
  *
- * @param ratio [B, T] for token modes, [B, 1] for sequence modes
- * @param stats what TRL logs: {@code sampling/sampling_logp_difference/mean|max} (|old − sampling| over the mask) and
- *              {@code sampling/importance_sampling_ratio/min|mean|max} (over the mask for token modes, over
- *              sequences for sequence modes); 0 where there is nothing to measure
+ * @param ratio  [B, T] for token modes, [B, 1] for sequence modes
+ * @param totals what TRL logs, in a form that adds up over micro-batches (see {@link Totals})
  */
-public record SamplingCorrection(NDArray ratio, Map<String, Double> stats) {
+public record SamplingCorrection(NDArray ratio, Totals totals) {
+
+    /** This micro-batch's statistics, as {@link Totals#metrics()} names them. */
+    public Map<String, Double> stats() {
+        return totals.metrics();
+    }
+
+    /**
+     * Sums, counts and extremes of |old − sampling| over the mask and of the ratio (over the mask for token modes,
+     * over sequences for sequence modes), so that a generation batch's statistics are those of all its micro-batches
+     * together, as TRL computes them once per generation.
+     */
+    public record Totals(double diffSum, long diffCount, double diffMax, double ratioSum, long ratioCount,
+            double ratioMin, double ratioMax) {
+        public static final Totals NONE = new Totals(0, 0, 0, 0, 0, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY);
+
+        public Totals plus(Totals o) {
+            return new Totals(diffSum + o.diffSum, diffCount + o.diffCount, Math.max(diffMax, o.diffMax),
+                    ratioSum + o.ratioSum, ratioCount + o.ratioCount, Math.min(ratioMin, o.ratioMin),
+                    Math.max(ratioMax, o.ratioMax));
+        }
+
+        /**
+         * {@code sampling/sampling_logp_difference/mean|max} and {@code sampling/importance_sampling_ratio/min|mean|max};
+         * 0 where there is nothing to measure.
+         */
+        public Map<String, Double> metrics() {
+            Map<String, Double> stats = new LinkedHashMap<>();
+            stats.put("sampling/sampling_logp_difference/mean", diffCount == 0 ? 0.0 : diffSum / diffCount);
+            stats.put("sampling/sampling_logp_difference/max", diffMax);
+            stats.put("sampling/importance_sampling_ratio/min", ratioCount == 0 ? 0.0 : ratioMin);
+            stats.put("sampling/importance_sampling_ratio/mean", ratioCount == 0 ? 0.0 : ratioSum / ratioCount);
+            stats.put("sampling/importance_sampling_ratio/max", ratioCount == 0 ? 0.0 : ratioMax);
+            return stats;
+        }
+    }
 
     /**
      * @param oldLogProbs      [B, T] the trainer's log-probs of the sampled tokens before this step's update
@@ -42,10 +75,10 @@ public record SamplingCorrection(NDArray ratio, Map<String, Double> stats) {
             NDArray inside = ratio.gte((float) low).logicalAnd(ratio.lte((float) high)).toType(DataType.FLOAT32, false);
             ratio = ratio.mul(inside);
         }
-        return new SamplingCorrection(ratio, stats(oldLogProbs, samplingLogProbs, mask, ratio, mode.sequenceLevel()));
+        return new SamplingCorrection(ratio, totals(oldLogProbs, samplingLogProbs, mask, ratio, mode.sequenceLevel()));
     }
 
-    private static Map<String, Double> stats(NDArray old, NDArray sampling, NDArray mask, NDArray ratio,
+    private static Totals totals(NDArray old, NDArray sampling, NDArray mask, NDArray ratio,
             boolean sequenceLevel) {
         float[] o = old.toFloatArray();
         float[] s = sampling.toFloatArray();
@@ -81,12 +114,6 @@ public record SamplingCorrection(NDArray ratio, Map<String, Double> stats) {
                 ratioCount++;
             }
         }
-        Map<String, Double> stats = new LinkedHashMap<>();
-        stats.put("sampling/sampling_logp_difference/mean", diffCount == 0 ? 0.0 : diffSum / diffCount);
-        stats.put("sampling/sampling_logp_difference/max", diffMax);
-        stats.put("sampling/importance_sampling_ratio/min", ratioCount == 0 ? 0.0 : ratioMin);
-        stats.put("sampling/importance_sampling_ratio/mean", ratioCount == 0 ? 0.0 : ratioSum / ratioCount);
-        stats.put("sampling/importance_sampling_ratio/max", ratioCount == 0 ? 0.0 : ratioMax);
-        return stats;
+        return new Totals(diffSum, diffCount, diffMax, ratioSum, ratioCount, ratioMin, ratioMax);
     }
 }

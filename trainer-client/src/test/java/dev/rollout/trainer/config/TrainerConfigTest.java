@@ -26,7 +26,7 @@ class TrainerConfigTest {
         assertEquals(ScaleRewards.GROUP, c.scaleRewards());
         assertEquals(ImportanceSamplingLevel.TOKEN, c.importanceSamplingLevel());
         assertEquals(1, c.numIterations());
-        assertEquals(256, c.maxCompletionLength());
+        assertEquals(512, c.maxCompletionLength(), "TRL 1.x GRPOConfig and RLOOConfig default");
         assertEquals(1.0, c.temperature());
         assertTrue(c.samplingCorrection());
         assertEquals(SamplingCorrectionMode.SEQUENCE_MASK, c.samplingCorrectionMode());
