@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * A training checkpoint: the policy in the Hugging Face layout (so {@code rollout-server serve --model DIR} and
  * transformers load it as is), plus {@code optimizer.safetensors} (AdamW's moments) and {@code trainer_state.json}
- * (step, weight version, position in the prompt stream). Sampling seeds and the prompt order derive from the config's
+ * (step, weight version, position in the prompt stream, tokens generated so far). Sampling seeds and the prompt order derive from the config's
  * seed, the step and the epoch, so these restore the random state too.
  */
 public final class TrainerCheckpoint {
@@ -49,6 +49,7 @@ public final class TrainerCheckpoint {
         s.put("weight_version", state.weightVersion());
         s.put("epoch", state.epoch());
         s.put("position", state.position());
+        s.put("num_input_tokens_seen", state.tokensSeen());
         s.put("optimizer_steps", optimizer.stepCount());
         Files.writeString(partial.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s) + "\n");
         // a checkpoint appears whole or not at all: a crash mid-write leaves only the .partial folder
@@ -83,7 +84,7 @@ public final class TrainerCheckpoint {
         }
         optimizer.restore(s.path("optimizer_steps").asLong(), first, second);
         return new TrainingState(s.path("global_step").asInt(), s.path("weight_version").asLong(),
-                s.path("epoch").asInt(), s.path("position").asInt());
+                s.path("epoch").asInt(), s.path("position").asInt(), s.path("num_input_tokens_seen").asLong());
     }
 
     private static void deleteRecursively(Path p) throws IOException {

@@ -49,8 +49,6 @@ public final class TrainingLoop {
     private final TrainingState state;
     private final Algorithm algorithm;
     private final Set<Integer> stopIds;
-    /** Prompt and completion tokens of every generation so far: TRL's {@code num_tokens}. */
-    private long tokensSeen;
 
     /**
      * The models of a run.
@@ -141,10 +139,11 @@ public final class TrainingLoop {
         double trainSeconds = seconds(trainStart) - publications.seconds;
 
         long tokens = CompletionStats.put(completions, stopIds, metrics);
+        long generated = 0;
         for (Completion c : completions) {
-            tokensSeen += c.getPromptTokenIdsCount() + c.getTokenIdsCount();
+            generated += c.getPromptTokenIdsCount() + c.getTokenIdsCount();
         }
-        metrics.put("num_tokens", (double) tokensSeen);
+        metrics.put("num_tokens", (double) state.addTokensSeen(generated));
         metrics.put("weight_version", (double) state.weightVersion());
         metrics.put("time/generate", generateSeconds);
         metrics.put("time/train", trainSeconds);

@@ -3,26 +3,28 @@ package dev.rollout.trainer;
 import dev.rollout.trainer.data.PromptDataset;
 
 /**
- * Where training stands: optimizer steps taken, the weight version last published, and the position in the prompt
+ * Where training stands: optimizer steps taken, the weight version last published, the position in the prompt
  * stream (epoch and index into that epoch's seeded order), so a resumed run continues with the prompts it would have
- * seen.
+ * seen, and the prompt and completion tokens generated so far (TRL's {@code num_tokens}), so its count goes on too.
  */
 public final class TrainingState {
     private int step;
     private long weightVersion;
     private int epoch;
     private int position;
+    private long tokensSeen;
     private int[] order;
 
-    public TrainingState(int step, long weightVersion, int epoch, int position) {
+    public TrainingState(int step, long weightVersion, int epoch, int position, long tokensSeen) {
         this.step = step;
         this.weightVersion = weightVersion;
         this.epoch = epoch;
         this.position = position;
+        this.tokensSeen = tokensSeen;
     }
 
     public static TrainingState fresh() {
-        return new TrainingState(0, 0, 0, 0);
+        return new TrainingState(0, 0, 0, 0, 0);
     }
 
     public int step() {
@@ -39,6 +41,16 @@ public final class TrainingState {
 
     public int position() {
         return position;
+    }
+
+    public long tokensSeen() {
+        return tokensSeen;
+    }
+
+    /** Adds one generation's prompt and completion tokens; returns the total so far. */
+    long addTokensSeen(long tokens) {
+        tokensSeen += tokens;
+        return tokensSeen;
     }
 
     /** The next prompt's row index, moving to the next epoch's order at the end of one. */
