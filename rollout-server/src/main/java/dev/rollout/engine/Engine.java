@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inference engine: one thread runs steps (schedule, forward, sample) over everything submitted, and between
+ * The inference engine: one thread runs steps (schedule, execute, sample, update) over everything submitted, and between
  * steps runs the commands other threads post (new requests, cancellations, weight swaps, prefix-cache resets). Every
  * public method is thread-safe. Futures complete and {@code onCompletion} callbacks run on the engine thread.
  */
@@ -37,10 +37,10 @@ public final class Engine implements AutoCloseable {
     private final NDManager manager;
     private final KvCache cache;
     private final BlockManager blocks;
-    private final BatchScheduler scheduler;
+    private final Scheduler scheduler;
     private final ModelRunner runner;
     private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
-    private final StopConditions stops;
+    private final PromptCheck promptCheck;
     private final EngineMetrics metrics;
     private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
     private final Set<RequestState> active = new LinkedHashSet<>();
@@ -74,11 +74,13 @@ public final class Engine implements AutoCloseable {
                 : KvCacheSizing.numBlocks(modelConfig, config, model.weights().byteSize(), device);
         this.cache = new KvCache(modelConfig, numBlocks, config.blockSize(), manager);
         this.blocks = new BlockManager(numBlocks, config.blockSize());
+        StopConditions stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());
         this.scheduler = config.scheduler() == EngineConfig.SchedulerKind.STATIC
-                ? new StaticScheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs(), modelConfig.maxPositionEmbeddings())
-                : new Scheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs());
+                ? new StaticScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs(),
+                        modelConfig.maxPositionEmbeddings())
+                : new ContinuousScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs());
         this.runner = new ModelRunner(model, cache, manager);
-        this.stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());
+        this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings());
         this.freeBlocks = numBlocks;
         this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
                 () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
@@ -234,6 +236,7 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** schedule → execute → sample → update; then the finished completions go to their requests. */
     private void runStep() {
         long start = System.nanoTime();
         ScheduledBatch batch = scheduler.schedule();
@@ -242,51 +245,31 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
                     + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
         }
+        computedPromptTokens += batch.numPromptTokens();
         float[] logits = runner.execute(batch);
-        int vocab = runner.vocabSize();
-        List<BatchSampler.Draw> draws = new ArrayList<>(batch.chunks().size());
-        int row = 0;
-        for (ScheduledBatch.Chunk c : batch.chunks()) {
-            Sequence seq = c.sequence();
-            int first = seq.numComputedTokens;
-            computedPromptTokens += Math.max(0, Math.min(first + c.numTokens(), seq.numPromptTokens()) - first);
-            blocks.markComputed(seq, c.numTokens());
-            if (!c.samples()) {
-                continue;
-            }
-            int offset = row++ * vocab;
-            draws.add(new BatchSampler.Draw(seq, offset));
-            // The samples that waited on this prefill draw from the same row. Forked now, before anything finishes:
-            // the parent may end on this very token and release the shared blocks.
-            for (Sequence child : scheduler.forkPending(seq)) {
-                draws.add(new BatchSampler.Draw(child, offset));
-            }
-        }
-        Sampler.Sample[] sampled = sampler.sample(draws, logits, vocab);
-        for (int i = 0; i < sampled.length; i++) {
-            append(draws.get(i).sequence(), sampled[i]);
-        }
+        List<BatchSampler.Draw> draws = batch.draws(runner.vocabSize());
+        Sampler.Sample[] sampled = sampler.sample(draws, logits, runner.vocabSize());
+        List<Sequence> finished = scheduler.update(batch, sampled);
         steps++;
-        long preemptions = scheduler.numPreemptions();
-        metrics.preemptions.increment(preemptions - stats.preemptions());
-        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
+        recordTokens(draws, start);
+        for (Sequence seq : finished) {
+            deliver(seq);
+        }
         // before publish(), which completes finished requests: their callers then see this step in the step timer
         metrics.recordStep(System.nanoTime() - start);
         publish();
     }
 
-    private void append(Sequence seq, Sampler.Sample s) {
-        seq.appendToken(s.tokenId(), s.logprob());
-        generatedTokens++;
-        metrics.generatedTokens.increment();
-        if (seq.numGeneratedTokens() == 1) {
-            metrics.timeToFirstToken.record(System.nanoTime() - seq.arrivalNanos, TimeUnit.NANOSECONDS);
+    private void recordTokens(List<BatchSampler.Draw> draws, long stepStart) {
+        generatedTokens += draws.size();
+        metrics.generatedTokens.increment(draws.size());
+        for (BatchSampler.Draw d : draws) {
+            if (d.sequence().numGeneratedTokens() == 1) {
+                metrics.timeToFirstToken.record(System.nanoTime() - d.sequence().arrivalNanos, TimeUnit.NANOSECONDS);
+            }
         }
-        FinishReason reason = stops.check(seq, s.tokenId());
-        if (reason != null) {
-            scheduler.finish(seq, reason);
-            deliver(seq);
-        }
+        metrics.preemptions.increment(scheduler.numPreemptions() - stats.preemptions());
+        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
     }
 
     private void admit(RequestState state) {
@@ -334,7 +317,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void deliver(Sequence seq) {
-        RequestState state = (RequestState) seq.owner;
+        RequestState state = seq.owner;
         CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
                 seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
         if (state.request.onCompletion() != null) {
@@ -402,24 +385,14 @@ public final class Engine implements AutoCloseable {
     }
 
     private void validatePrompt(int index, int[] prompt, SamplingParams p) {
-        if (prompt == null || prompt.length == 0) {
-            throw new IllegalArgumentException("prompt " + index + " is empty: a prompt needs at least one token");
-        }
-        for (int id : prompt) {
-            if (id < 0 || id >= modelConfig.vocabSize()) {
-                throw new IllegalArgumentException("prompt " + index + " has token id " + id + " outside the vocabulary [0, "
-                        + modelConfig.vocabSize() + ")");
-            }
+        String problem = promptCheck.problem(index, prompt, p.maxTokens());
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
         int total = prompt.length + p.maxTokens();
-        if (total > modelConfig.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("prompt " + index + " has " + prompt.length + " tokens; with max_tokens "
-                    + p.maxTokens() + " that is " + total + ", beyond the model's context of "
-                    + modelConfig.maxPositionEmbeddings() + " tokens");
-        }
         int needed = blocks.blocksFor(total);
         if (needed > blocks.numBlocks()) {
-            throw new IllegalArgumentException("prompt " + index + " plus max_tokens needs " + total + " tokens = " + needed
+            throw new IllegalArgumentException("prompts[" + index + "] plus max_tokens needs " + total + " tokens = " + needed
                     + " KV cache blocks of " + config.blockSize() + ", but the cache has only " + blocks.numBlocks()
                     + " blocks; lower max_tokens or give the cache more memory");
         }

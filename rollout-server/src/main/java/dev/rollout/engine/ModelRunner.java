@@ -54,7 +54,7 @@ final class ModelRunner {
                 row++;
             }
             slices.add(new PagedAttentionContext.SequenceSlice(c.numTokens(), start + c.numTokens(), seq.blockTable()));
-            if (c.samples()) {
+            if (c.lastRowSampled()) {
                 sampleRows[numSampling++] = row - 1;
             }
         }

@@ -1,5 +1,6 @@
 package dev.rollout.server;
 
+import dev.rollout.engine.PromptCheck;
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.Prompt;
@@ -18,13 +19,13 @@ public final class RequestValidator {
     public static final Set<String> CHAT_ROLES = Set.of("system", "user", "assistant", "tool");
 
     private final int vocabSize;
-    private final int maxContextLength;
     private final int maxN;
+    private final PromptCheck promptCheck;
 
     public RequestValidator(int vocabSize, int maxContextLength, int maxN) {
         this.vocabSize = vocabSize;
-        this.maxContextLength = maxContextLength;
         this.maxN = maxN;
+        this.promptCheck = new PromptCheck(vocabSize, maxContextLength);
     }
 
     /** Everything that can be judged before tokenization: the prompts' shape, token ids, and every sampling field. */
@@ -122,21 +123,8 @@ public final class RequestValidator {
      * plus every token it may generate within the model's context.
      */
     public Status validateEncoded(int index, int[] tokens, int maxTokens) {
-        if (tokens.length == 0) {
-            return invalid("prompts[" + index + "] encodes to no tokens");
-        }
-        for (int id : tokens) {
-            if (id < 0 || id >= vocabSize) {
-                return invalid("prompts[" + index + "] encodes to token " + id + ", outside the model's vocabulary [0, " + vocabSize
-                        + "): the tokenizer does not match the model");
-            }
-        }
-        long total = (long) tokens.length + maxTokens;
-        if (total > maxContextLength) {
-            return invalid("prompts[" + index + "] has " + tokens.length + " tokens; with max_tokens " + maxTokens + " that is "
-                    + total + ", beyond the model's context of " + maxContextLength + " tokens: shorten the prompt or lower max_tokens");
-        }
-        return Status.OK;
+        String problem = promptCheck.problem(index, tokens, maxTokens);
+        return problem == null ? Status.OK : invalid(problem);
     }
 
     private static Status invalid(String message) {
