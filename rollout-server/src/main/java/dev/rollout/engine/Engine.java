@@ -13,12 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +37,7 @@ public final class Engine implements AutoCloseable {
     private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
     private final PromptCheck promptCheck;
     private final EngineMetrics metrics;
-    private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final CommandQueue commands = new CommandQueue(() -> this.closed);
     private final Set<RequestState> active = new LinkedHashSet<>();
     private final List<RequestState> resolved = new ArrayList<>();
     private final AtomicLong sequenceIds = new AtomicLong();
@@ -80,7 +75,8 @@ public final class Engine implements AutoCloseable {
                         modelConfig.maxPositionEmbeddings())
                 : new ContinuousScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs());
         this.runner = new ModelRunner(model, cache, manager);
-        this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings());
+        this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings(), config.blockSize(),
+                numBlocks);
         this.freeBlocks = numBlocks;
         this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
                 () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
@@ -88,6 +84,7 @@ public final class Engine implements AutoCloseable {
                 config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20, config.maxBatchTokens(),
                 config.maxNumSeqs(), device);
         this.thread = new Thread(this::loop, "rollout-engine");
+        this.commands.runOn(thread);
         this.thread.setDaemon(true);
         this.thread.start();
     }
@@ -105,7 +102,10 @@ public final class Engine implements AutoCloseable {
         SamplingParams p = request.params();
         List<int[]> prompts = request.prompts();
         for (int i = 0; i < prompts.size(); i++) {
-            validatePrompt(i, prompts.get(i), p);
+            String problem = promptCheck.problem(i, prompts.get(i), p.maxTokens());
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
         }
         long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
         List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
@@ -115,7 +115,7 @@ public final class Engine implements AutoCloseable {
                 sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
             }
         }
-        post(() -> admit(state));
+        commands.post(() -> admit(state));
         return state;
     }
 
@@ -128,7 +128,7 @@ public final class Engine implements AutoCloseable {
      * resets the prefix cache (its K/V came from the old weights). Sequences in flight go on with the new weights.
      */
     public void swapWeights(ModelWeights newWeights, long version) {
-        call(() -> {
+        commands.call(() -> {
             ModelWeights old = model.weights();
             model.setWeights(newWeights);
             if (old != newWeights) {
@@ -143,7 +143,7 @@ public final class Engine implements AutoCloseable {
 
     /** Forgets every cached prefix block; returns how many there were. */
     public int resetPrefixCache() {
-        return call(blocks::resetPrefixCache);
+        return commands.call(blocks::resetPrefixCache);
     }
 
     public CacheInfo cacheInfo() {
@@ -173,11 +173,11 @@ public final class Engine implements AutoCloseable {
             return;
         }
         closed = true;
-        if (Thread.currentThread() == thread) {
+        if (commands.onEngineThread()) {
             stopping = true; // called from a callback: the loop ends after this step and cleans up
             return;
         }
-        commands.add(() -> stopping = true);
+        commands.postStop(() -> stopping = true);
         try {
             thread.join();
         } catch (InterruptedException e) {
@@ -191,11 +191,7 @@ public final class Engine implements AutoCloseable {
         JniUtils.setGradMode(false);
         try {
             while (!stopping) {
-                Runnable command = scheduler.hasWork() ? commands.poll() : commands.take();
-                while (command != null) {
-                    runCommand(command);
-                    command = commands.poll();
-                }
+                commands.runPending(!scheduler.hasWork());
                 if (!stopping && scheduler.hasWork()) {
                     step();
                 }
@@ -206,20 +202,12 @@ public final class Engine implements AutoCloseable {
             for (RequestState r : List.copyOf(active)) {
                 abortAll(r);
             }
-            commands.forEach(this::runCommand);
+            commands.runRemaining();
             publish();
             cache.close();
             manager.close();
             sampler.close();
             metrics.close();
-        }
-    }
-
-    private void runCommand(Runnable command) {
-        try {
-            command.run();
-        } catch (RuntimeException e) {
-            LOG.error("engine command failed", e);
         }
     }
 
@@ -251,25 +239,16 @@ public final class Engine implements AutoCloseable {
         Sampler.Sample[] sampled = sampler.sample(draws, logits, runner.vocabSize());
         List<Sequence> finished = scheduler.update(batch, sampled);
         steps++;
-        recordTokens(draws, start);
+        generatedTokens += draws.size();
+        metrics.recordSampled(draws);
+        metrics.preemptions.increment(scheduler.numPreemptions() - stats.preemptions());
+        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
         for (Sequence seq : finished) {
             deliver(seq);
         }
         // before publish(), which completes finished requests: their callers then see this step in the step timer
         metrics.recordStep(System.nanoTime() - start);
         publish();
-    }
-
-    private void recordTokens(List<BatchSampler.Draw> draws, long stepStart) {
-        generatedTokens += draws.size();
-        metrics.generatedTokens.increment(draws.size());
-        for (BatchSampler.Draw d : draws) {
-            if (d.sequence().numGeneratedTokens() == 1) {
-                metrics.timeToFirstToken.record(System.nanoTime() - d.sequence().arrivalNanos, TimeUnit.NANOSECONDS);
-            }
-        }
-        metrics.preemptions.increment(scheduler.numPreemptions() - stats.preemptions());
-        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
     }
 
     private void admit(RequestState state) {
@@ -291,7 +270,7 @@ public final class Engine implements AutoCloseable {
         if (closed) {
             return;
         }
-        post(() -> {
+        commands.post(() -> {
             if (active.contains(state)) {
                 abortAll(state);
                 publish();
@@ -317,19 +296,9 @@ public final class Engine implements AutoCloseable {
     }
 
     private void deliver(Sequence seq) {
-        RequestState state = seq.owner;
-        CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
-                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
-        if (state.request.onCompletion() != null) {
-            try {
-                state.request.onCompletion().accept(result);
-            } catch (RuntimeException e) {
-                LOG.warn("onCompletion callback of request {} threw", state.request.requestId(), e);
-            }
-        }
-        if (state.complete(seq.promptIndex * state.request.params().n() + seq.sampleIndex, result)) {
-            active.remove(state);
-            resolved.add(state);
+        if (seq.owner.deliver(seq, weightVersion)) {
+            active.remove(seq.owner);
+            resolved.add(seq.owner);
         }
     }
 
@@ -344,57 +313,5 @@ public final class Engine implements AutoCloseable {
             r.resolve();
         }
         resolved.clear();
-    }
-
-    // ---- commands from other threads ----
-
-    private void post(Runnable command) {
-        if (closed) {
-            throw new IllegalStateException("the engine is closed");
-        }
-        commands.add(command);
-    }
-
-    private <T> T call(Callable<T> command) {
-        if (Thread.currentThread() == thread) {
-            try {
-                return command.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        CompletableFuture<T> done = new CompletableFuture<>();
-        post(() -> {
-            try {
-                done.complete(command.call());
-            } catch (Exception | Error e) {
-                done.completeExceptionally(e);
-            }
-        });
-        try {
-            return done.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the engine", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
-
-    private void validatePrompt(int index, int[] prompt, SamplingParams p) {
-        String problem = promptCheck.problem(index, prompt, p.maxTokens());
-        if (problem != null) {
-            throw new IllegalArgumentException(problem);
-        }
-        int total = prompt.length + p.maxTokens();
-        int needed = blocks.blocksFor(total);
-        if (needed > blocks.numBlocks()) {
-            throw new IllegalArgumentException("prompts[" + index + "] plus max_tokens needs " + total + " tokens = " + needed
-                    + " KV cache blocks of " + config.blockSize() + ", but the cache has only " + blocks.numBlocks()
-                    + " blocks; lower max_tokens or give the cache more memory");
-        }
     }
 }
