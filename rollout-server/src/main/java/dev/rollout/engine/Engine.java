@@ -49,6 +49,7 @@ public final class Engine implements AutoCloseable {
     private volatile int waiting;
     private volatile int freeBlocks;
     private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0, 0);
+    private volatile Runnable afterStep = () -> {};
     private boolean stopping;
     private long steps;
     private long computedPromptTokens;
@@ -166,6 +167,14 @@ public final class Engine implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Runs {@code hook} on the engine thread at the end of every step, once the step's completions are delivered and
+     * the counts published, before the next step. Tests use it to hold the engine at a known point.
+     */
+    public void afterEachStep(Runnable hook) {
+        this.afterStep = hook;
+    }
+
     /** Aborts every request (their completions end ABORTED), stops the engine thread and frees the KV cache. */
     @Override
     public void close() {
@@ -249,6 +258,7 @@ public final class Engine implements AutoCloseable {
         // before publish(), which completes finished requests: their callers then see this step in the step timer
         metrics.recordStep(System.nanoTime() - start);
         publish();
+        afterStep.run();
     }
 
     private void admit(RequestState state) {
