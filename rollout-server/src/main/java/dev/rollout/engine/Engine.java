@@ -3,6 +3,7 @@ package dev.rollout.engine;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
@@ -75,15 +76,18 @@ public final class Engine implements AutoCloseable {
                 ? new StaticScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs(),
                         modelConfig.maxPositionEmbeddings())
                 : new ContinuousScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs());
-        this.runner = new ModelRunner(model, cache, manager);
+        AttentionBackend backend = config.attentionBackend().resolve(cache);
+        this.runner = new ModelRunner(model, cache, manager, backend);
         this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings(), config.blockSize(),
                 numBlocks);
         this.freeBlocks = numBlocks;
         this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
                 () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
-        LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {}",
-                config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20, config.maxBatchTokens(),
-                config.maxNumSeqs(), device);
+        String why = config.attentionBackend() == AttentionBackend.AUTO && backend == AttentionBackend.TENSOR
+                ? " (auto: " + AttentionBackend.javaUnavailableReason(cache) + ")" : "";
+        LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {},"
+                + " {} attention{}", config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20,
+                config.maxBatchTokens(), config.maxNumSeqs(), device, backend, why);
         this.thread = new Thread(this::loop, "rollout-engine");
         this.commands.runOn(thread);
         this.thread.setDaemon(true);

@@ -1,20 +1,23 @@
 package dev.rollout.engine;
 
 import ai.djl.Device;
+import dev.rollout.model.AttentionBackend;
 
 /**
  * Settings of one engine. {@code numBlocks} 0 sizes the KV cache from {@code maxMemoryPercent} of the memory left after
  * the weights and the activations of a {@code maxBatchTokens} step. The engine runs where the model's weights are;
- * {@code device}, when not null, is where they must be (the server loads the model there).
+ * {@code device}, when not null, is where they must be (the server loads the model there). {@code attentionBackend}:
+ * how paged attention runs ({@link AttentionBackend}; null means auto).
  */
 public record EngineConfig(int blockSize, int numBlocks, double maxMemoryPercent, int maxBatchTokens, int maxNumSeqs,
-                           SchedulerKind scheduler, Device device) {
+                           SchedulerKind scheduler, Device device, AttentionBackend attentionBackend) {
 
     /** CONTINUOUS: vLLM-style continuous batching. STATIC: the padded {@code generate()}-style baseline. */
     public enum SchedulerKind { CONTINUOUS, STATIC }
 
     public EngineConfig {
         scheduler = scheduler == null ? SchedulerKind.CONTINUOUS : scheduler;
+        attentionBackend = attentionBackend == null ? AttentionBackend.AUTO : attentionBackend;
         require(blockSize > 0, "block size must be positive, got " + blockSize);
         require(numBlocks >= 0, "num blocks must be >= 0 (0 sizes the cache from memory), got " + numBlocks);
         require(maxMemoryPercent > 0 && maxMemoryPercent <= 1,
@@ -23,37 +26,51 @@ public record EngineConfig(int blockSize, int numBlocks, double maxMemoryPercent
         require(maxNumSeqs > 0, "max num seqs must be positive, got " + maxNumSeqs);
     }
 
-    /** Block size 16, cache from 90% of free memory, 2048 tokens and 256 sequences per step, continuous batching. */
+    /** With the auto attention backend. */
+    public EngineConfig(int blockSize, int numBlocks, double maxMemoryPercent, int maxBatchTokens, int maxNumSeqs,
+                        SchedulerKind scheduler, Device device) {
+        this(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device, AttentionBackend.AUTO);
+    }
+
+    /**
+     * Block size 16, cache from 90% of free memory, 2048 tokens and 256 sequences per step, continuous batching, the
+     * auto attention backend.
+     */
     public static EngineConfig defaults() {
-        return new EngineConfig(16, 0, 0.9, 2048, 256, SchedulerKind.CONTINUOUS, null);
+        return new EngineConfig(16, 0, 0.9, 2048, 256, SchedulerKind.CONTINUOUS, null, AttentionBackend.AUTO);
     }
 
     public EngineConfig withBlockSize(int value) {
-        return new EngineConfig(value, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device);
+        return new EngineConfig(value, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device, attentionBackend);
     }
 
     public EngineConfig withNumBlocks(int value) {
-        return new EngineConfig(blockSize, value, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device);
+        return new EngineConfig(blockSize, value, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device, attentionBackend);
     }
 
     public EngineConfig withMaxMemoryPercent(double value) {
-        return new EngineConfig(blockSize, numBlocks, value, maxBatchTokens, maxNumSeqs, scheduler, device);
+        return new EngineConfig(blockSize, numBlocks, value, maxBatchTokens, maxNumSeqs, scheduler, device, attentionBackend);
     }
 
     public EngineConfig withMaxBatchTokens(int value) {
-        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, value, maxNumSeqs, scheduler, device);
+        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, value, maxNumSeqs, scheduler, device, attentionBackend);
     }
 
     public EngineConfig withMaxNumSeqs(int value) {
-        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, value, scheduler, device);
+        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, value, scheduler, device, attentionBackend);
     }
 
     public EngineConfig withScheduler(SchedulerKind value) {
-        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, value, device);
+        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, value, device, attentionBackend);
     }
 
     public EngineConfig withDevice(Device value) {
-        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, value);
+        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, value,
+                attentionBackend);
+    }
+
+    public EngineConfig withAttentionBackend(AttentionBackend value) {
+        return new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens, maxNumSeqs, scheduler, device, value);
     }
 
     private static void require(boolean ok, String message) {
