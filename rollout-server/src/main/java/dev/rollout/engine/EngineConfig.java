@@ -13,7 +13,14 @@ public record EngineConfig(int blockSize, int numBlocks, double maxMemoryPercent
                            SchedulerKind scheduler, Device device, AttentionBackend attentionBackend) {
 
     /** CONTINUOUS: vLLM-style continuous batching. STATIC: the padded {@code generate()}-style baseline. */
-    public enum SchedulerKind { CONTINUOUS, STATIC }
+    public enum SchedulerKind {
+        CONTINUOUS, STATIC;
+
+        /** The name as the {@code --scheduler} flag and the benchmark tables spell it. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public EngineConfig {
         scheduler = scheduler == null ? SchedulerKind.CONTINUOUS : scheduler;
