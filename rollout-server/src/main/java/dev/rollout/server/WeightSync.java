@@ -6,7 +6,6 @@ import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.proto.v1.SyncWeightsResponse;
-import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.micrometer.core.instrument.Counter;
@@ -67,16 +66,10 @@ public final class WeightSync {
      */
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
         ModelConfig config = model.config();
-        Map<String, HostTensor> all = new LinkedHashMap<>();
-        if (staged.partial()) {
-            for (HostTensor t : model.weights().toHost()) {
-                all.put(t.name(), t);
-            }
-        }
-        all.putAll(staged.tensors());
         ModelWeights weights;
         try {
-            weights = ModelWeights.fromHost(config, all, manager);
+            weights = staged.partial() ? model.weights().withReplaced(staged.tensors(), manager)
+                    : ModelWeights.fromHost(config, staged.tensors(), manager);
         } catch (IllegalArgumentException e) {
             throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
         }
