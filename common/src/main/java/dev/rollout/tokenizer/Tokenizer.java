@@ -150,10 +150,6 @@ public final class Tokenizer implements AutoCloseable {
         return bosToken == null ? OptionalInt.empty() : tokenId(bosToken);
     }
 
-    public boolean addsBosToken() {
-        return addBosToken;
-    }
-
     public Optional<ChatTemplate> chatTemplate() {
         return Optional.ofNullable(chatTemplate);
     }

@@ -74,6 +74,4 @@ public final class DecodeHarness implements AutoCloseable {
     public void close() {
         manager.close();
     }
-
-    /** A paged cache laid out as the engine's: per layer K and V of [kvHeads, blocks, blockSize, headDim] fp32. */
 }

@@ -29,8 +29,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code trainer demo}: the whole system on the embedded tiny model. Starts a rollout server as its own process on
- * loopback, teaches the policy the answer format with a short supervised warm-up, then trains GRPO on two-digit sums
- * against the server over real gRPC, pushing the weights with SyncWeights after every step.
+ * loopback, teaches the policy the answer format with a short supervised warm-up, then trains GRPO to add two digits
+ * ({@link dev.rollout.trainer.data.AdditionDataset}) against the server over real gRPC, pushing the weights with
+ * SyncWeights after every step.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Run RL fine-tuning end to end on the embedded tiny model: a rollout server process, a short "
