@@ -1,7 +1,9 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.rollout;
 
 import dev.rollout.checkpoint.Checkpoint;
 import dev.rollout.client.RolloutClient;
+import dev.rollout.trainer.Policy;
+import dev.rollout.trainer.TrainingRun;
 import dev.rollout.trainer.config.RolloutMode;
 import dev.rollout.trainer.config.TrainerConfig;
 import java.io.IOException;
@@ -10,12 +12,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Makes the rollout source the config's {@code rollout.mode} names. */
-final class Rollouts {
+public final class Rollouts {
     private static final Logger LOG = LoggerFactory.getLogger(Rollouts.class);
 
     private Rollouts() {}
 
-    static RolloutSource create(TrainerConfig config, Policy policy, Checkpoint model) throws IOException {
+    public static RolloutSource create(TrainerConfig config, Policy policy, Checkpoint model) throws IOException {
         if (config.rolloutMode() == RolloutMode.COLOCATE) {
             return new ColocatedRollouts(config, policy, model, null);
         }
@@ -31,7 +33,7 @@ final class Rollouts {
     }
 
     /** The weight version the source serves now: the highest of its servers', 0 when colocated and fresh. */
-    static long currentVersion(RolloutSource source) {
+    public static long currentVersion(RolloutSource source) {
         if (source instanceof RemoteRollouts remote) {
             return TrainingRun.highestVersion(remote.client().modelInfos());
         }

@@ -1,4 +1,4 @@
-package dev.rollout.server;
+package dev.rollout.server.sync;
 
 import dev.rollout.proto.v1.TensorChunk;
 import dev.rollout.weights.DType;

@@ -1,4 +1,4 @@
-package dev.rollout.server;
+package dev.rollout.server.sync;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.rollout.tokenizer;
+package dev.rollout.tokenizer.template;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;

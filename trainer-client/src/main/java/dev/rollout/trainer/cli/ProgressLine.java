@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
 import java.io.PrintStream;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
 import ai.djl.ndarray.NDManager;
 import dev.rollout.model.TorchThreads;
@@ -7,10 +7,16 @@ import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.server.MetricsServer;
 import dev.rollout.tokenizer.Tokenizer;
+import dev.rollout.trainer.Policy;
+import dev.rollout.trainer.SupervisedWarmup;
+import dev.rollout.trainer.TrainingLoop;
+import dev.rollout.trainer.TrainingRun;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.AdditionDataset;
 import dev.rollout.trainer.data.PromptRow;
 import dev.rollout.trainer.optim.AdamW;
+import dev.rollout.trainer.rollout.Rollouts;
+import dev.rollout.trainer.rollout.ServerProcess;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;

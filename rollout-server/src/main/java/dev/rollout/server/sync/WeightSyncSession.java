@@ -1,8 +1,9 @@
-package dev.rollout.server;
+package dev.rollout.server.sync;
 
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.TensorChunk;
+import dev.rollout.server.ProtoMapping;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
 import io.grpc.Status;

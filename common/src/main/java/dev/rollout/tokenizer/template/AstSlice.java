@@ -1,4 +1,4 @@
-package dev.rollout.tokenizer;
+package dev.rollout.tokenizer.template;
 
 import com.hubspot.jinjava.objects.collections.PyList;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.rollout;
 
 import dev.rollout.model.TorchThreads;
 import java.io.IOException;
@@ -70,7 +70,7 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /** SIGTERM, a few seconds to drain, then SIGKILL. Returns the exit code (or -1 when it had to be killed). */
-    int stop() {
+    public int stop() {
         if (!process.isAlive()) {
             return process.exitValue();
         }

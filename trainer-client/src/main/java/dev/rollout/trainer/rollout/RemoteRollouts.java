@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.rollout;
 
 import dev.rollout.client.ClientConfig;
 import dev.rollout.client.PushOptions;
@@ -10,6 +10,7 @@ import dev.rollout.client.WeightPusher;
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.trainer.Policy;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.weights.DType;
 import java.io.IOException;

@@ -1,8 +1,9 @@
-package dev.rollout.tokenizer;
+package dev.rollout.tokenizer.template;
 
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.rollout.tokenizer.ChatMessage;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;

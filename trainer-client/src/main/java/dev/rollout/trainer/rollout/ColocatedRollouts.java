@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.rollout;
 
 import dev.rollout.checkpoint.Checkpoint;
 import dev.rollout.client.ClientConfig;
@@ -12,6 +12,7 @@ import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.server.RolloutServer;
 import dev.rollout.server.ServedModel;
 import dev.rollout.server.ServerOptions;
+import dev.rollout.trainer.Policy;
 import dev.rollout.trainer.config.TrainerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;

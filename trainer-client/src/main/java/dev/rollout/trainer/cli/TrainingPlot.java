@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
 import java.awt.BasicStroke;
 import java.awt.Color;

@@ -1,4 +1,4 @@
-package dev.rollout.server;
+package dev.rollout.server.sync;
 
 import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;

@@ -1,5 +1,6 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
+import dev.rollout.trainer.StepRecord;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;

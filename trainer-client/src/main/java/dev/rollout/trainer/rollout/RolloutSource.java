@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.rollout;
 
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.Prompt;

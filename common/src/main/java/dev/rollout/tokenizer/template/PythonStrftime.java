@@ -1,4 +1,4 @@
-package dev.rollout.tokenizer;
+package dev.rollout.tokenizer.template;
 
 import java.time.LocalDateTime;
 

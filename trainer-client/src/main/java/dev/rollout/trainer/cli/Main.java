@@ -1,4 +1,4 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,7 +12,7 @@ public final class Main {
         System.exit(run(args));
     }
 
-    static int run(String... args) {
+    public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
         // a person gets the message, not a stack trace
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

@@ -1,4 +1,4 @@
-package dev.rollout.tokenizer;
+package dev.rollout.tokenizer.template;
 
 import static jinjava.de.odysseus.el.tree.impl.Builder.Feature.METHOD_INVOCATIONS;
 import static jinjava.de.odysseus.el.tree.impl.Builder.Feature.NULL_PROPERTIES;

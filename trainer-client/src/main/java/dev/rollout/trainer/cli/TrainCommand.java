@@ -1,10 +1,12 @@
-package dev.rollout.trainer;
+package dev.rollout.trainer.cli;
 
 import dev.rollout.client.RolloutClient;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.server.MetricsServer;
+import dev.rollout.trainer.TrainingRun;
 import dev.rollout.trainer.config.RolloutMode;
 import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.rollout.Rollouts;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
