@@ -4,7 +4,20 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 main_class="$1"; shift
-stamp="$root/trainer-client/target/classpath.txt"
+# PYTORCH_FLAVOR=cu128 (DJL's own variable) asks for libtorch's CUDA build: the jars are then built with -Pcuda, which
+# leaves the CPU native jar out, and DJL loads cu128 from PYTORCH_LIBRARY_PATH or downloads it on first use.
+flavor="${PYTORCH_FLAVOR:-cpu}"
+profile=()
+offline=true
+if [[ "$flavor" == cu* ]]; then
+  profile=(-Pcuda)
+  export PYTORCH_FLAVOR="$flavor" PYTORCH_VERSION="${PYTORCH_VERSION:-2.7.1}"
+  # without a local libtorch, DJL must reach its download site once
+  [ -n "${PYTORCH_LIBRARY_PATH:-}" ] || offline=false
+  stamp="$root/trainer-client/target/classpath-$flavor.txt"
+else
+  stamp="$root/trainer-client/target/classpath.txt"
+fi
 
 needs_build() {
   [ -f "$stamp" ] || return 0
@@ -19,8 +32,8 @@ if needs_build; then
   flock 9
   if needs_build; then
     echo "Building Rollout (first run or sources changed; about a minute)..." >&2
-    (cd "$root" && ./mvnw -q -B -DskipTests package dependency:build-classpath \
-        -Dmdep.outputFile=target/classpath.txt -pl trainer-client -am >&2) || {
+    (cd "$root" && ./mvnw -q -B ${profile[@]+"${profile[@]}"} -DskipTests package dependency:build-classpath \
+        -Dmdep.outputFile="target/$(basename "$stamp")" -pl trainer-client -am >&2) || {
       echo "Build failed: run './mvnw -DskipTests package' in $root to see why." >&2; exit 1; }
     touch "$stamp" # the dependency plugin leaves an unchanged file untouched
   fi
@@ -39,5 +52,5 @@ if [ -z "${LD_PRELOAD:-}" ] && [ "${ROLLOUT_JEMALLOC:-1}" != 0 ]; then
     if [ -f "$lib" ]; then export LD_PRELOAD="$lib"; break; fi
   done
 fi
-exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} --add-modules jdk.incubator.vector -Djava.awt.headless=true -Doffline=true \
+exec java ${ROLLOUT_JAVA_OPTS:--Xmx8g} --add-modules jdk.incubator.vector -Djava.awt.headless=true -Doffline="$offline" \
   -cp "$cp" "$main_class" "$@"

@@ -24,5 +24,5 @@ EXPOSE 9401
 # A run to completion, not a service: its exit status is its health (a Kubernetes Job reads it).
 HEALTHCHECK NONE
 
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.trainer.Main"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "--add-modules", "jdk.incubator.vector", "-Doffline=true", "-Djava.awt.headless=true", "-cp", "/opt/rollout/lib/*", "dev.rollout.trainer.cli.Main"]
 CMD ["train", "--config", "/etc/rollout/trainer.yaml"]

@@ -52,40 +52,53 @@ public final class CausalLM implements AutoCloseable {
         ModelWeights w = weights;
         NDManager caller = tokenIds.getManager();
         long t = tokenIds.getShape().get(0);
-        int heads = config.numHeads();
-        int kvHeads = config.numKvHeads();
-        int headDim = config.headDim();
-        int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        // Every temporary, including views of the weights, dies with the scope; autograd keeps what backward needs.
+        // Every temporary, including views of the weights, dies with its layer's scope, the residual stream passed on
+        // to the next layer; autograd keeps what backward needs.
         try (NDScope scope = new NDScope()) {
             NDArray x = w.embed().get(new NDIndex("{}", tokenIds));
             RotaryEmbedding.Rotation rotation = rope.at(positions);
             for (int i = 0; i < w.layers().size(); i++) {
-                ModelWeights.Layer l = w.layers().get(i);
-                NDArray qkv = linear(rmsNorm(x, l.inputNorm(), eps), l.qkv());
-                if (l.qkvBias() != null) {
-                    qkv = qkv.add(l.qkvBias());
+                NDArray next;
+                try (NDScope layerScope = new NDScope()) {
+                    next = layer(i, w.layers().get(i), x, rotation, ctx, t);
+                    NDScope.unregister(next);
                 }
-                qkv = qkv.reshape(t, heads + 2L * kvHeads, headDim);
-                if (l.qNorm() != null) {
-                    NDArray normWeight = NDArrays.concat(new NDList(
-                            l.qNorm().reshape(1, headDim).repeat(0, heads), l.kNorm().reshape(1, headDim).repeat(0, kvHeads)));
-                    qkv = NDArrays.concat(new NDList(rmsNorm(qkv.get(new NDIndex(":, :{}", heads + kvHeads)), normWeight, eps),
-                            qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
-                }
-                NDArray attn = ctx.attend(i, qkv, rotation);
-                x = x.add(linear(attn, l.o()));
-                NDArray gateUp = linear(rmsNorm(x, l.postNorm(), eps), l.gateUp());
-                NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
-                NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
-                x = x.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
+                NDScope.register(next);
+                x.close();
+                x = next;
             }
             NDArray hidden = rmsNorm(x, w.norm(), eps);
             hidden.attach(caller);
             NDScope.unregister(hidden);
             return hidden;
         }
+    }
+
+    private NDArray layer(int i, ModelWeights.Layer l, NDArray x, RotaryEmbedding.Rotation rotation, AttentionContext ctx,
+            long t) {
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int headDim = config.headDim();
+        int inter = config.intermediateSize();
+        float eps = (float) config.rmsNormEps();
+        NDArray qkv = linear(rmsNorm(x, l.inputNorm(), eps), l.qkv());
+        if (l.qkvBias() != null) {
+            qkv = qkv.add(l.qkvBias());
+        }
+        qkv = qkv.reshape(t, heads + 2L * kvHeads, headDim);
+        if (l.qNorm() != null) {
+            NDArray normWeight = NDArrays.concat(new NDList(
+                    l.qNorm().reshape(1, headDim).repeat(0, heads), l.kNorm().reshape(1, headDim).repeat(0, kvHeads)));
+            qkv = NDArrays.concat(new NDList(rmsNorm(qkv.get(new NDIndex(":, :{}", heads + kvHeads)), normWeight, eps),
+                    qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
+        }
+        NDArray attn = ctx.attend(i, qkv, rotation);
+        NDArray h = x.add(linear(attn, l.o()));
+        NDArray gateUp = linear(rmsNorm(h, l.postNorm(), eps), l.gateUp());
+        NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
+        NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
+        return h.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
     }
 
     /** hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. */

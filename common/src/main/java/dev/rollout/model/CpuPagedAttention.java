@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code h}, is at float {@code ((h * numBlocks + table[p / blockSize]) * blockSize + p % blockSize) * headDim}.
  * The JIT does not vectorise these loops on its own (float reductions must keep their order, and it gives up on the
  * nested axpy forms), which left a plain-Java version at scalar speed, slower than the tensor path; hence explicit lanes.
- * Callers check {@link PagedAttentionContext} that the module is present ({@code --add-modules jdk.incubator.vector}).
+ * Callers check ({@link AttentionBackend}) that the module is present ({@code --add-modules jdk.incubator.vector}).
  * Not thread-safe: one instance per step (it keeps scratch arrays sized to the step's longest context).
  */
 final class CpuPagedAttention {

@@ -2,6 +2,7 @@ package dev.rollout.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -40,7 +41,7 @@ public final class DenseCausalContext implements AttentionContext {
                 .reshape(b, kvHeads, group * s, headDim), 1.0 / Math.sqrt(headDim));
         NDArray kt = k.reshape(b, s, kvHeads, headDim).transpose(0, 2, 3, 1); // [B, KV, D, S]
         NDArray vt = v.reshape(b, s, kvHeads, headDim).transpose(0, 2, 1, 3); // [B, KV, S, D]
-        NDArray scores = qg.matMul(kt).reshape(b, kvHeads, group, s, s).add(mask(q));
+        NDArray scores = qg.matMul(kt).reshape(b, kvHeads, group, s, s).add(mask(q, rotation));
         NDArray probs = scores.softmax(-1).reshape(b, kvHeads, group * s, s);
         return probs.matMul(vt)
                 .reshape(b, kvHeads, group, s, headDim)
@@ -48,7 +49,8 @@ public final class DenseCausalContext implements AttentionContext {
                 .reshape((long) b * s, heads * headDim);
     }
 
-    private NDArray mask(NDArray like) {
+    /** Made while the first layer runs and used by all: it lives as long as the forward's positions, not in a layer's scope. */
+    private NDArray mask(NDArray like, RotaryEmbedding.Rotation rotation) {
         if (mask == null) {
             float[] m = new float[seqLen * seqLen];
             for (int i = 0; i < seqLen; i++) {
@@ -56,7 +58,13 @@ public final class DenseCausalContext implements AttentionContext {
                     m[i * seqLen + j] = Float.NEGATIVE_INFINITY;
                 }
             }
-            mask = like.getManager().create(m, new Shape(seqLen, seqLen)).toDevice(like.getDevice(), false);
+            NDArray host = rotation.owner().create(m, new Shape(seqLen, seqLen));
+            mask = host.toDevice(like.getDevice(), false);
+            NDScope.unregister(mask);
+            if (mask != host) {
+                host.close();
+            }
+            mask.attach(rotation.owner());
         }
         return mask;
     }

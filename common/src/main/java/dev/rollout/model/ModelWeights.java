@@ -38,7 +38,7 @@ public final class ModelWeights implements AutoCloseable {
     private final NDArray norm;
     private final NDArray lmHead; // null when tied to the embedding
 
-    private ModelWeights(ModelConfig config, NDManager manager, NDArray embed, List<Layer> layers, NDArray norm, NDArray lmHead) {
+    ModelWeights(ModelConfig config, NDManager manager, NDArray embed, List<Layer> layers, NDArray norm, NDArray lmHead) {
         this.config = config;
         this.manager = manager;
         this.embed = embed;
@@ -164,6 +164,15 @@ public final class ModelWeights implements AutoCloseable {
             shape[0] = rows;
             return m.create(all, new Shape(shape));
         }
+    }
+
+    /**
+     * These weights with the tensors of {@code sent} (Hugging Face names) replaced, for a partial sync: the parameters
+     * nothing was sent for are copied on the device, never through host memory. An unknown or misshapen tensor is an
+     * error naming it.
+     */
+    public ModelWeights withReplaced(Map<String, HostTensor> sent, NDManager manager) {
+        return PartialWeights.replace(this, sent, manager);
     }
 
     /** The parameters as Hugging Face names them, in fp32, in the order of {@link #expectedTensors}. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -126,6 +127,11 @@ public final class RotaryEmbedding implements AutoCloseable {
             return RotaryEmbedding.this;
         }
 
+        /** The manager of this forward's positions: what a context makes once for every layer of the forward lives there. */
+        public NDManager owner() {
+            return positions.getManager();
+        }
+
         /** Rotates x [T, heads, headDim] with tensor ops (any device, differentiable). */
         public NDArray apply(NDArray x) {
             if (cosRows == null) {
@@ -133,6 +139,12 @@ public final class RotaryEmbedding implements AutoCloseable {
                 NDIndex rows = new NDIndex("{}", positions);
                 cosRows = cos.get(rows).reshape(t, 1, headDim);
                 signedSinRows = signedSin.get(rows).reshape(t, 1, headDim);
+                // Made while the first layer runs, used by every layer: they live as long as the positions do, not
+                // in that layer's scope.
+                for (NDArray a : new NDArray[] {cosRows, signedSinRows}) {
+                    NDScope.unregister(a);
+                    a.attach(owner());
+                }
             }
             int half = headDim / 2;
             NDArray rotated = NDArrays.concat(new NDList(x.get(new NDIndex("..., {}:", half)), x.get(new NDIndex("..., :{}", half))), -1);

@@ -3,6 +3,7 @@ package dev.rollout.tokenizer;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rollout.tokenizer.template.ChatTemplate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -165,10 +166,6 @@ public final class Tokenizer implements AutoCloseable {
 
     public OptionalInt bosTokenId() {
         return bosToken == null ? OptionalInt.empty() : tokenId(bosToken);
-    }
-
-    public boolean addsBosToken() {
-        return addBosToken;
     }
 
     public Optional<ChatTemplate> chatTemplate() {

@@ -126,10 +126,6 @@ public final class HostTensor {
         return out;
     }
 
-    public HostTensor withName(String newName) {
-        return new HostTensor(newName, dtype, shape, data);
-    }
-
     public static long numElements(long[] shape) {
         long n = 1;
         for (long d : shape) {

@@ -142,7 +142,7 @@ class CausalLMTest {
                 }
                 slices.add(new PagedAttentionContext.SequenceSlice(p.count(), p.start() + p.count(), p.blockTable()));
             }
-            try (PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step)) {
+            try (PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step, TestModels.attentionBackend())) {
                 NDArray hidden = model.forward(step.create(ids), step.create(pos), ctx);
                 float[][] got = rows(model.logits(hidden), total);
                 double worst = 0;

@@ -63,4 +63,45 @@ class ModelWeightsTest {
         List<String> llama = ModelWeights.expectedTensors(TestModels.llama()).stream().map(ModelWeights.TensorShape::name).toList();
         assertTrue(llama.contains("lm_head.weight") && !llama.contains("model.layers.0.self_attn.q_proj.bias"));
     }
+
+    @Test
+    void aPartialReplacementEqualsARebuildWithTheSentTensorsSwappedIn() {
+        for (ModelConfig c : List.of(TestModels.llama(), TestModels.qwen2(), TestModels.qwen3())) {
+            Map<String, HostTensor> before = TestModels.mapOf(TestModels.randomWeights(c, 1, 0.1));
+            Map<String, HostTensor> after = TestModels.mapOf(TestModels.randomWeights(c, 2, 0.1));
+            Map<String, HostTensor> sent = new java.util.LinkedHashMap<>();
+            // one whole parameter, one part of each fused one (q/k/v, their bias where there is one, gate/up), a norm
+            for (String name : List.of("model.embed_tokens.weight", "model.layers.0.self_attn.k_proj.weight",
+                    "model.layers.1.mlp.up_proj.weight", "model.layers.0.self_attn.v_proj.bias", "model.norm.weight")) {
+                if (after.containsKey(name)) {
+                    sent.put(name, after.get(name));
+                }
+            }
+            Map<String, HostTensor> expected = new java.util.LinkedHashMap<>(before);
+            expected.putAll(sent);
+            try (ModelWeights current = ModelWeights.fromHost(c, before, manager);
+                 ModelWeights replaced = current.withReplaced(sent, manager);
+                 ModelWeights rebuilt = ModelWeights.fromHost(c, expected, manager)) {
+                List<HostTensor> got = replaced.toHost();
+                List<HostTensor> want = rebuilt.toHost();
+                for (int i = 0; i < want.size(); i++) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(i).toFloats(), got.get(i).toFloats(),
+                            c.modelType() + " " + want.get(i).name());
+                }
+                org.junit.jupiter.api.Assertions.assertArrayEquals(before.get("model.layers.0.self_attn.q_proj.weight").toFloats(),
+                        current.toHost().get(2).toFloats(), "the current weights are left as they were");
+            }
+        }
+    }
+
+    @Test
+    void aPartialReplacementRefusesAnUnknownTensorNamingIt() {
+        ModelConfig c = TestModels.llama();
+        try (ModelWeights current = ModelWeights.fromHost(c, TestModels.mapOf(TestModels.randomWeights(c, 1, 0.1)), manager)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> current.withReplaced(
+                    Map.of("model.layers.9.mlp.up_proj.weight", HostTensor.ofFloats("model.layers.9.mlp.up_proj.weight",
+                            new long[] {80, 48}, new float[80 * 48])), manager));
+            assertTrue(e.getMessage().contains("model.layers.9.mlp.up_proj.weight"), e.getMessage());
+        }
+    }
 }

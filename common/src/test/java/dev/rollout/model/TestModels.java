@@ -7,7 +7,15 @@ import java.util.SplittableRandom;
 
 /** Small configurations of each supported family and random weights for them, for tests. */
 public final class TestModels {
+    /** The system property that picks the paged attention backend of the model and engine tests (CI runs both). */
+    public static final String ATTENTION_BACKEND_PROPERTY = "rollout.test.attentionBackend";
+
     private TestModels() {}
+
+    /** The paged attention backend these tests run on: {@value #ATTENTION_BACKEND_PROPERTY}, default auto. */
+    public static AttentionBackend attentionBackend() {
+        return AttentionBackend.parse(System.getProperty(ATTENTION_BACKEND_PROPERTY, "auto"));
+    }
 
     public static ModelConfig llama() {
         return new ModelConfig("LlamaForCausalLM", "llama", 97, 48, 80, 2, 6, 2, 8, 1e-5, 10000.0, null, false, 256,

@@ -2,6 +2,7 @@ package dev.rollout.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.rollout.tokenizer.template.ChatTemplate;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -2,6 +2,7 @@ package dev.rollout.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.rollout.tokenizer.template.ChatTemplate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rollout.tokenizer.template.ChatTemplate;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;

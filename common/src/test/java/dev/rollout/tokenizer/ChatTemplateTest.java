@@ -3,6 +3,7 @@ package dev.rollout.tokenizer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.rollout.tokenizer.template.ChatTemplate;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
 package dev.rollout.bench;
 
 import ai.djl.pytorch.jni.JniUtils;
+import dev.rollout.model.AttentionBackend;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -41,12 +42,13 @@ public class DecodeForwardBenchmark {
     @Setup
     public void setUp() {
         // Loaded on another thread than the one JMH measures on, as the engine's steps run apart from the loading.
-        loaded = FreshThread.call("load", () -> BenchModel.load(model, 0));
+        loaded = FreshThread.call("load", () -> BenchModel.load(model, 0, ai.djl.Device.cpu()));
         JniUtils.setGradMode(false);
         // A short engine run first: until one has run in the process, decode steps measured 5-15x slower (see
         // Roofline's warm-up); JMH's warm-up iterations alone did not clear it.
-        Roofline.engineDecodeStep(loaded.model(), batch, context);
-        harness = new DecodeHarness(loaded.model(), batch, context, 16, loaded.model().weights().embed().getManager());
+        Roofline.engineDecodeStep(loaded.model(), batch, context, AttentionBackend.AUTO);
+        harness = new DecodeHarness(loaded.model(), batch, context, 16, loaded.model().weights().embed().getManager(),
+                AttentionBackend.AUTO);
     }
 
     @Benchmark

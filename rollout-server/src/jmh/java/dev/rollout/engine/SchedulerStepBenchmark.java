@@ -33,14 +33,14 @@ public class SchedulerStepBenchmark {
     private static final int MAX_TOKENS = 128;
 
     private BlockManager blocks;
-    private Scheduler scheduler;
+    private ContinuousScheduler scheduler;
     private long nextId;
     private int[] prompt;
 
     @Setup(Level.Iteration)
     public void setUp() {
         blocks = new BlockManager(SEQUENCES * ((PROMPT + MAX_TOKENS) / 16 + 2), 16);
-        scheduler = new Scheduler(blocks, 2048, SEQUENCES);
+        scheduler = new ContinuousScheduler(blocks, new StopConditions(List.of(), Integer.MAX_VALUE), 2048, SEQUENCES);
         prompt = new int[PROMPT];
         for (int i = 0; i < PROMPT; i++) {
             prompt[i] = 3 + i;
@@ -68,7 +68,7 @@ public class SchedulerStepBenchmark {
         for (ScheduledBatch.Chunk c : batch.chunks()) {
             Sequence seq = c.sequence();
             blocks.markComputed(seq, c.numTokens());
-            if (c.samples()) {
+            if (c.lastRowSampled()) {
                 seq.appendToken(7, -1f);
                 if (seq.numGeneratedTokens() >= seq.params.maxTokens()) {
                     done.add(seq);

@@ -1,5 +1,7 @@
 package dev.rollout.bench;
 
+import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.Devices;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,6 +73,16 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Timed model steps per roofline batch size. Default: ${DEFAULT-VALUE}.")
     int rooflineSteps;
 
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
+            description = "Where the models and KV caches live: auto picks the GPU when PyTorch sees one (the machine's "
+                    + "ceilings are measured there too). Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--attention-backend", defaultValue = "auto", paramLabel = "auto|java|tensor",
+            description = "Paged attention of the engines, as serve's flag: java (Java SIMD over CPU memory), tensor "
+                    + "(libtorch ops, what a GPU runs), auto (java where it can run). Default: ${DEFAULT-VALUE}.")
+    String attentionBackend;
+
     @Option(names = "--gemm-size", defaultValue = "2048",
             description = "n of the n×n×n matmul that measures the GEMM ceiling. Default: ${DEFAULT-VALUE}.")
     int gemmSize;
@@ -79,7 +91,8 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Integer> batches = rooflineBatches.equals(List.of(0)) ? List.of() : rooflineBatches;
         BenchSettings settings = new BenchSettings(model, seed, prompts, generations, maxTokens, reps, blockSize,
-                equalMemoryBatch, warmup, rooflineModel, batches, rooflineContext, rooflineSteps, gemmSize);
+                equalMemoryBatch, warmup, rooflineModel, batches, rooflineContext, rooflineSteps, gemmSize,
+                Devices.parse(device), AttentionBackend.parse(attentionBackend));
         BenchResult result = BenchRunner.run(settings, line -> System.err.println(line));
         String tables = BenchTables.markdown(result);
         System.out.println(tables);

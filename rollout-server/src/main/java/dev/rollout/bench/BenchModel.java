@@ -31,8 +31,8 @@ final class BenchModel implements AutoCloseable {
         this.model = model;
     }
 
-    static BenchModel load(String model, long seed) throws IOException {
-        NDManager manager = NDManager.newBaseManager(Device.cpu());
+    static BenchModel load(String model, long seed, Device device) throws IOException {
+        NDManager manager = NDManager.newBaseManager(device);
         try {
             if (ModelPresets.isPreset(model)) {
                 ModelConfig config = ModelPresets.config(model);

@@ -16,9 +16,9 @@ final class BenchRunner {
         MachineCeilings ceilings = null;
         List<RooflinePoint> roofline = List.of();
         String rooflineName = null;
-        try (BenchModel m = BenchModel.load(s.model(), s.seed())) {
+        try (BenchModel m = BenchModel.load(s.model(), s.seed(), s.device())) {
             if (!s.rooflineBatches().isEmpty()) {
-                try (BenchModel r = s.rooflineModel().equals(s.model()) ? null : BenchModel.load(s.rooflineModel(), s.seed())) {
+                try (BenchModel r = s.rooflineModel().equals(s.model()) ? null : BenchModel.load(s.rooflineModel(), s.seed(), s.device())) {
                     BenchModel subject = r == null ? m : r;
                     rooflineName = subject.name();
                     NDManager parent = subject.model().weights().embed().getManager();
@@ -29,7 +29,7 @@ final class BenchRunner {
                             ceilings.smallOpSeconds() * 1e6));
                     log.accept("roofline on " + rooflineName + ":");
                     roofline = Roofline.measure(subject.model(), ceilings, s.rooflineBatches(), s.rooflineContext(),
-                            s.rooflineSteps(), log);
+                            s.rooflineSteps(), s.attentionBackend(), log);
                 }
             }
             ScenarioBench bench = new ScenarioBench(m.model(), s, log);

@@ -1,14 +1,18 @@
 package dev.rollout.bench;
 
+import ai.djl.Device;
+import dev.rollout.model.AttentionBackend;
 import java.util.List;
 
 /**
  * Everything one benchmark run is parameterised by (the {@code bench} command's flags). {@code rooflineBatches} empty
- * skips the roofline section.
+ * skips the roofline section. {@code device}: where the models and KV caches live; {@code attentionBackend}: the
+ * engines' paged attention.
  */
 record BenchSettings(String model, long seed, int prompts, List<Integer> generations, int maxTokens, int reps,
                      int blockSize, int equalMemoryBatch, boolean warmup, String rooflineModel,
-                     List<Integer> rooflineBatches, int rooflineContext, int rooflineSteps, int gemmSize) {
+                     List<Integer> rooflineBatches, int rooflineContext, int rooflineSteps, int gemmSize, Device device,
+                     AttentionBackend attentionBackend) {
 
     BenchSettings {
         generations = List.copyOf(generations);
@@ -24,6 +28,8 @@ record BenchSettings(String model, long seed, int prompts, List<Integer> generat
         require(rooflineContext > 0, "--roofline-context must be positive, got " + rooflineContext);
         require(rooflineSteps > 0, "--roofline-steps must be positive, got " + rooflineSteps);
         require(gemmSize > 0, "--gemm-size must be positive, got " + gemmSize);
+        device = device == null ? Device.cpu() : device;
+        attentionBackend = attentionBackend == null ? AttentionBackend.AUTO : attentionBackend;
     }
 
     private static void require(boolean ok, String message) {

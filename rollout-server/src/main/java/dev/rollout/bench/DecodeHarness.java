@@ -3,6 +3,7 @@ package dev.rollout.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.rollout.model.CausalLM;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.PagedAttentionContext;
 import dev.rollout.model.KvCache;
 import java.util.ArrayList;
@@ -23,13 +24,15 @@ public final class DecodeHarness implements AutoCloseable {
     private final long[] positions;
     private long kernelNanos;
     private final List<PagedAttentionContext.SequenceSlice> slices;
+    private final AttentionBackend backend;
 
-    public DecodeHarness(CausalLM model, int batch, int context, int blockSize, NDManager parent) {
+    public DecodeHarness(CausalLM model, int batch, int context, int blockSize, NDManager parent, AttentionBackend backend) {
         if (batch < 1 || context < 1 || blockSize < 1) {
             throw new IllegalArgumentException("batch, context and block size must be positive, got " + batch + ", "
                     + context + ", " + blockSize);
         }
         this.model = model;
+        this.backend = backend;
         this.manager = parent.newSubManager();
         int blocksPerSequence = (context + blockSize - 1) / blockSize;
         this.cache = new KvCache(model.config(), batch * blocksPerSequence, blockSize, manager);
@@ -50,7 +53,7 @@ public final class DecodeHarness implements AutoCloseable {
     /** Runs the step; returns the logits' checksum so that nothing can be optimised away. */
     public float step() {
         try (NDManager step = manager.newSubManager();
-             PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step)) {
+             PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step, backend)) {
             NDArray hidden = model.forward(step.create(tokenIds), step.create(positions), ctx);
             kernelNanos += ctx.cpuKernelNanos();
             float[] logits = model.logits(hidden).toFloatArray();
@@ -71,6 +74,4 @@ public final class DecodeHarness implements AutoCloseable {
     public void close() {
         manager.close();
     }
-
-    /** A paged cache laid out as the engine's: per layer K and V of [kvHeads, blocks, blockSize, headDim] fp32. */
 }

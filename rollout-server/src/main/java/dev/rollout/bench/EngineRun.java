@@ -36,13 +36,12 @@ final class EngineRun {
     private EngineRun() {}
 
     static RunResult run(CausalLM model, EngineConfig config, Workload workload) {
-        RunResult.Scheduler kind = config.scheduler() == EngineConfig.SchedulerKind.STATIC
-                ? RunResult.Scheduler.STATIC : RunResult.Scheduler.CONTINUOUS;
+        EngineConfig.SchedulerKind kind = config.scheduler();
         List<Workload.Sample> samples = workload.samples();
         List<Workload.Sample> firstWave = new ArrayList<>();
         List<Workload.Sample> rest = new ArrayList<>();
         for (Workload.Sample s : samples) {
-            (kind == RunResult.Scheduler.CONTINUOUS && s.sampleIndex() == 0 ? firstWave : rest).add(s);
+            (kind == EngineConfig.SchedulerKind.CONTINUOUS && s.sampleIndex() == 0 ? firstWave : rest).add(s);
         }
         try (Engine engine = new Engine(model, config, null)) {
             CountDownLatch held = new CountDownLatch(1);
@@ -88,7 +87,7 @@ final class EngineRun {
             EngineStats stats = engine.stats();
             long cacheBytes = engine.cacheInfo().bytes();
             // Static's figure is its dense reservation: the cache less the gate's block.
-            long peakKv = kind == RunResult.Scheduler.STATIC
+            long peakKv = kind == EngineConfig.SchedulerKind.STATIC
                     ? cacheBytes / config.numBlocks() * (config.numBlocks() - GATE_BLOCKS) : stats.peakKvCacheBytes();
             return new RunResult(kind, wall, outputTokens, peakKv, cacheBytes, peakRss, stats.cacheHitTokens(),
                     stats.computedPromptTokens() - 1, stats.preemptions(), stats.steps() - 1);

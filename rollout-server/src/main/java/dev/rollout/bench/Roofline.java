@@ -7,6 +7,7 @@ import dev.rollout.engine.EngineStats;
 import dev.rollout.engine.GenerationRequest;
 import dev.rollout.engine.RequestHandle;
 import dev.rollout.engine.SamplingParams;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import java.util.ArrayList;
@@ -37,18 +38,18 @@ final class Roofline {
     private Roofline() {}
 
     static List<RooflinePoint> measure(CausalLM model, MachineCeilings ceilings, List<Integer> batches, int context,
-            int modelSteps, Consumer<String> log) {
+            int modelSteps, AttentionBackend backend, Consumer<String> log) {
         List<RooflinePoint> points = new ArrayList<>();
         NDManager parent = model.weights().embed().getManager();
         // An untimed pass at the largest batch first. The first seconds of tensor work in a process run several times
         // slower (measured: a 30m decode step at batch 8 took 640 ms before an engine had run in the process, 43 ms
         // after; allocator and page-fault warm-up), and a short pass at batch 1 was not enough.
         int largest = batches.stream().mapToInt(Integer::intValue).max().orElseThrow();
-        engineDecodeStep(model, largest, context);
-        FreshThread.call("roofline warm-up", () -> modelStep(model, largest, context, 5, parent));
+        engineDecodeStep(model, largest, context, backend);
+        FreshThread.call("roofline warm-up", () -> modelStep(model, largest, context, 5, parent, backend));
         for (int batch : batches) {
-            double engineStep = engineDecodeStep(model, batch, context);
-            ModelStep m = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent));
+            double engineStep = engineDecodeStep(model, batch, context, backend);
+            ModelStep m = FreshThread.call("roofline", () -> modelStep(model, batch, context, modelSteps, parent, backend));
             long bytes = weightBytesPerStep(model.config()) + (long) batch * context * model.config().kvBytesPerToken();
             double flops = flopsPerStep(model.config(), batch, context);
             double floor = Math.max(bytes / ceilings.readBytesPerSecond(), flops / ceilings.gemmFlopsPerSecond());
@@ -70,8 +71,9 @@ final class Roofline {
      */
     private record ModelStep(double seconds, double opSeconds, double kernelSeconds, Map<String, Double> topOps) {}
 
-    private static ModelStep modelStep(CausalLM model, int batch, int context, int steps, NDManager parent) {
-        try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent)) {
+    private static ModelStep modelStep(CausalLM model, int batch, int context, int steps, NDManager parent,
+            AttentionBackend backend) {
+        try (DecodeHarness harness = new DecodeHarness(model, batch, context, 16, parent, backend)) {
             for (int i = 0; i < 3; i++) {
                 harness.step();
             }
@@ -112,7 +114,7 @@ final class Roofline {
      * Mean engine step over the window where every sequence is decoding: {@code batch} distinct prompts of
      * {@code context - WINDOW_END/2 ...} tokens so that the window's mean context is {@code context}.
      */
-    static double engineDecodeStep(CausalLM model, int batch, int context) {
+    static double engineDecodeStep(CausalLM model, int batch, int context, AttentionBackend backend) {
         int promptLength = Math.max(1, context - (WINDOW_START + WINDOW_END) / 2);
         SplittableRandom rng = new SplittableRandom(batch);
         List<int[]> prompts = new ArrayList<>(batch);
@@ -120,7 +122,8 @@ final class Roofline {
             prompts.add(rng.ints(promptLength, 1, Math.min(512, model.config().vocabSize())).toArray());
         }
         int blocksPerSequence = (promptLength + DECODE_TOKENS + 15) / 16;
-        EngineConfig config = EngineConfig.defaults().withNumBlocks(batch * blocksPerSequence + 1).withMaxNumSeqs(batch);
+        EngineConfig config = EngineConfig.defaults().withNumBlocks(batch * blocksPerSequence + 1).withMaxNumSeqs(batch)
+                .withAttentionBackend(backend);
         try (Engine engine = new Engine(model, config, null)) {
             RequestHandle handle = engine.submit(new GenerationRequest("roofline", prompts,
                     SamplingParams.defaults(DECODE_TOKENS).withIgnoreEos(true).withSeed(7L)));

@@ -1,12 +1,13 @@
 package dev.rollout.bench;
 
+import dev.rollout.engine.EngineConfig;
 import java.util.List;
 
 /**
  * Repeated runs of one scheduler on one workload. Wall time as mean and sample standard deviation; throughput as
  * output tokens over the mean wall time; memory figures as the largest seen in any repetition.
  */
-record RunSummary(RunResult.Scheduler scheduler, int reps, long outputTokens, double wallSecondsMean, double wallSecondsStd,
+record RunSummary(EngineConfig.SchedulerKind scheduler, int reps, long outputTokens, double wallSecondsMean, double wallSecondsStd,
                   double tokensPerSecond, long peakKvBytes, long kvCacheBytes, long peakRssBytes, long prefixCacheHitTokens,
                   long computedPromptTokens, long preemptions, long steps) {
 

@@ -34,7 +34,8 @@ final class ScenarioBench {
     }
 
     Outcome run(Workload workload) {
-        EngineConfig base = EngineConfig.defaults().withBlockSize(settings.blockSize());
+        EngineConfig base = EngineConfig.defaults().withBlockSize(settings.blockSize()).withDevice(settings.device())
+                .withAttentionBackend(settings.attentionBackend());
         int perSequence = blocksFor(workload.longestPrompt() + workload.maxTokens());
         int n = workload.numSequences();
         int dense = n * perSequence + EngineRun.GATE_BLOCKS;

@@ -3,6 +3,7 @@ package dev.rollout.engine;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
@@ -13,18 +14,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inference engine: one thread runs steps (schedule, forward, sample) over everything submitted, and between
+ * The inference engine: one thread runs steps (schedule, execute, sample, update) over everything submitted, and between
  * steps runs the commands other threads post (new requests, cancellations, weight swaps, prefix-cache resets). Every
  * public method is thread-safe. Futures complete and {@code onCompletion} callbacks run on the engine thread.
  */
@@ -37,12 +33,12 @@ public final class Engine implements AutoCloseable {
     private final NDManager manager;
     private final KvCache cache;
     private final BlockManager blocks;
-    private final BatchScheduler scheduler;
+    private final Scheduler scheduler;
     private final ModelRunner runner;
     private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
-    private final StopConditions stops;
+    private final PromptCheck promptCheck;
     private final EngineMetrics metrics;
-    private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final CommandQueue commands = new CommandQueue(() -> this.closed);
     private final Set<RequestState> active = new LinkedHashSet<>();
     private final List<RequestState> resolved = new ArrayList<>();
     private final AtomicLong sequenceIds = new AtomicLong();
@@ -54,6 +50,7 @@ public final class Engine implements AutoCloseable {
     private volatile int waiting;
     private volatile int freeBlocks;
     private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0, 0);
+    private volatile Runnable afterStep = () -> {};
     private boolean stopping;
     private long steps;
     private long computedPromptTokens;
@@ -74,18 +71,25 @@ public final class Engine implements AutoCloseable {
                 : KvCacheSizing.numBlocks(modelConfig, config, model.weights().byteSize(), device);
         this.cache = new KvCache(modelConfig, numBlocks, config.blockSize(), manager);
         this.blocks = new BlockManager(numBlocks, config.blockSize());
+        StopConditions stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());
         this.scheduler = config.scheduler() == EngineConfig.SchedulerKind.STATIC
-                ? new StaticScheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs(), modelConfig.maxPositionEmbeddings())
-                : new Scheduler(blocks, config.maxBatchTokens(), config.maxNumSeqs());
-        this.runner = new ModelRunner(model, cache, manager);
-        this.stops = new StopConditions(modelConfig.eosTokenIds(), modelConfig.maxPositionEmbeddings());
+                ? new StaticScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs(),
+                        modelConfig.maxPositionEmbeddings())
+                : new ContinuousScheduler(blocks, stops, config.maxBatchTokens(), config.maxNumSeqs());
+        AttentionBackend backend = config.attentionBackend().resolve(cache);
+        this.runner = new ModelRunner(model, cache, manager, backend);
+        this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings(), config.blockSize(),
+                numBlocks);
         this.freeBlocks = numBlocks;
         this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
                 () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
-        LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {}",
-                config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20, config.maxBatchTokens(),
-                config.maxNumSeqs(), device);
+        String why = config.attentionBackend() == AttentionBackend.AUTO && backend == AttentionBackend.TENSOR
+                ? " (auto: " + AttentionBackend.javaUnavailableReason(cache) + ")" : "";
+        LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {},"
+                + " {} attention{}", config.scheduler(), numBlocks, config.blockSize(), cache.bytes() >> 20,
+                config.maxBatchTokens(), config.maxNumSeqs(), device, backend, why);
         this.thread = new Thread(this::loop, "rollout-engine");
+        this.commands.runOn(thread);
         this.thread.setDaemon(true);
         this.thread.start();
     }
@@ -103,7 +107,10 @@ public final class Engine implements AutoCloseable {
         SamplingParams p = request.params();
         List<int[]> prompts = request.prompts();
         for (int i = 0; i < prompts.size(); i++) {
-            validatePrompt(i, prompts.get(i), p);
+            String problem = promptCheck.problem(i, prompts.get(i), p.maxTokens());
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
         }
         long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
         List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
@@ -113,7 +120,7 @@ public final class Engine implements AutoCloseable {
                 sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
             }
         }
-        post(() -> admit(state));
+        commands.post(() -> admit(state));
         return state;
     }
 
@@ -126,7 +133,7 @@ public final class Engine implements AutoCloseable {
      * resets the prefix cache (its K/V came from the old weights). Sequences in flight go on with the new weights.
      */
     public void swapWeights(ModelWeights newWeights, long version) {
-        call(() -> {
+        commands.call(() -> {
             ModelWeights old = model.weights();
             model.setWeights(newWeights);
             if (old != newWeights) {
@@ -141,7 +148,7 @@ public final class Engine implements AutoCloseable {
 
     /** Forgets every cached prefix block; returns how many there were. */
     public int resetPrefixCache() {
-        return call(blocks::resetPrefixCache);
+        return commands.call(blocks::resetPrefixCache);
     }
 
     public CacheInfo cacheInfo() {
@@ -164,6 +171,14 @@ public final class Engine implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Runs {@code hook} on the engine thread at the end of every step, once the step's completions are delivered and
+     * the counts published, before the next step. Tests use it to hold the engine at a known point.
+     */
+    public void afterEachStep(Runnable hook) {
+        this.afterStep = hook;
+    }
+
     /** Aborts every request (their completions end ABORTED), stops the engine thread and frees the KV cache. */
     @Override
     public void close() {
@@ -171,11 +186,11 @@ public final class Engine implements AutoCloseable {
             return;
         }
         closed = true;
-        if (Thread.currentThread() == thread) {
+        if (commands.onEngineThread()) {
             stopping = true; // called from a callback: the loop ends after this step and cleans up
             return;
         }
-        commands.add(() -> stopping = true);
+        commands.postStop(() -> stopping = true);
         try {
             thread.join();
         } catch (InterruptedException e) {
@@ -189,11 +204,7 @@ public final class Engine implements AutoCloseable {
         JniUtils.setGradMode(false);
         try {
             while (!stopping) {
-                Runnable command = scheduler.hasWork() ? commands.poll() : commands.take();
-                while (command != null) {
-                    runCommand(command);
-                    command = commands.poll();
-                }
+                commands.runPending(!scheduler.hasWork());
                 if (!stopping && scheduler.hasWork()) {
                     step();
                 }
@@ -204,20 +215,12 @@ public final class Engine implements AutoCloseable {
             for (RequestState r : List.copyOf(active)) {
                 abortAll(r);
             }
-            commands.forEach(this::runCommand);
+            commands.runRemaining();
             publish();
             cache.close();
             manager.close();
             sampler.close();
             metrics.close();
-        }
-    }
-
-    private void runCommand(Runnable command) {
-        try {
-            command.run();
-        } catch (RuntimeException e) {
-            LOG.error("engine command failed", e);
         }
     }
 
@@ -234,6 +237,7 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** schedule → execute → sample → update; then the finished completions go to their requests. */
     private void runStep() {
         long start = System.nanoTime();
         ScheduledBatch batch = scheduler.schedule();
@@ -242,51 +246,23 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
                     + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
         }
+        computedPromptTokens += batch.numPromptTokens();
         float[] logits = runner.execute(batch);
-        int vocab = runner.vocabSize();
-        List<BatchSampler.Draw> draws = new ArrayList<>(batch.chunks().size());
-        int row = 0;
-        for (ScheduledBatch.Chunk c : batch.chunks()) {
-            Sequence seq = c.sequence();
-            int first = seq.numComputedTokens;
-            computedPromptTokens += Math.max(0, Math.min(first + c.numTokens(), seq.numPromptTokens()) - first);
-            blocks.markComputed(seq, c.numTokens());
-            if (!c.samples()) {
-                continue;
-            }
-            int offset = row++ * vocab;
-            draws.add(new BatchSampler.Draw(seq, offset));
-            // The samples that waited on this prefill draw from the same row. Forked now, before anything finishes:
-            // the parent may end on this very token and release the shared blocks.
-            for (Sequence child : scheduler.forkPending(seq)) {
-                draws.add(new BatchSampler.Draw(child, offset));
-            }
-        }
-        Sampler.Sample[] sampled = sampler.sample(draws, logits, vocab);
-        for (int i = 0; i < sampled.length; i++) {
-            append(draws.get(i).sequence(), sampled[i]);
-        }
+        List<BatchSampler.Draw> draws = batch.draws(runner.vocabSize());
+        Sampler.Sample[] sampled = sampler.sample(draws, logits, runner.vocabSize());
+        List<Sequence> finished = scheduler.update(batch, sampled);
         steps++;
-        long preemptions = scheduler.numPreemptions();
-        metrics.preemptions.increment(preemptions - stats.preemptions());
+        generatedTokens += draws.size();
+        metrics.recordSampled(draws);
+        metrics.preemptions.increment(scheduler.numPreemptions() - stats.preemptions());
         metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
+        for (Sequence seq : finished) {
+            deliver(seq);
+        }
         // before publish(), which completes finished requests: their callers then see this step in the step timer
         metrics.recordStep(System.nanoTime() - start);
         publish();
-    }
-
-    private void append(Sequence seq, Sampler.Sample s) {
-        seq.appendToken(s.tokenId(), s.logprob());
-        generatedTokens++;
-        metrics.generatedTokens.increment();
-        if (seq.numGeneratedTokens() == 1) {
-            metrics.timeToFirstToken.record(System.nanoTime() - seq.arrivalNanos, TimeUnit.NANOSECONDS);
-        }
-        FinishReason reason = stops.check(seq, s.tokenId());
-        if (reason != null) {
-            scheduler.finish(seq, reason);
-            deliver(seq);
-        }
+        afterStep.run();
     }
 
     private void admit(RequestState state) {
@@ -308,7 +284,7 @@ public final class Engine implements AutoCloseable {
         if (closed) {
             return;
         }
-        post(() -> {
+        commands.post(() -> {
             if (active.contains(state)) {
                 abortAll(state);
                 publish();
@@ -334,19 +310,9 @@ public final class Engine implements AutoCloseable {
     }
 
     private void deliver(Sequence seq) {
-        RequestState state = (RequestState) seq.owner;
-        CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
-                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
-        if (state.request.onCompletion() != null) {
-            try {
-                state.request.onCompletion().accept(result);
-            } catch (RuntimeException e) {
-                LOG.warn("onCompletion callback of request {} threw", state.request.requestId(), e);
-            }
-        }
-        if (state.complete(seq.promptIndex * state.request.params().n() + seq.sampleIndex, result)) {
-            active.remove(state);
-            resolved.add(state);
+        if (seq.owner.deliver(seq, weightVersion)) {
+            active.remove(seq.owner);
+            resolved.add(seq.owner);
         }
     }
 
@@ -361,67 +327,5 @@ public final class Engine implements AutoCloseable {
             r.resolve();
         }
         resolved.clear();
-    }
-
-    // ---- commands from other threads ----
-
-    private void post(Runnable command) {
-        if (closed) {
-            throw new IllegalStateException("the engine is closed");
-        }
-        commands.add(command);
-    }
-
-    private <T> T call(Callable<T> command) {
-        if (Thread.currentThread() == thread) {
-            try {
-                return command.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        CompletableFuture<T> done = new CompletableFuture<>();
-        post(() -> {
-            try {
-                done.complete(command.call());
-            } catch (Exception | Error e) {
-                done.completeExceptionally(e);
-            }
-        });
-        try {
-            return done.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the engine", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException(e.getCause());
-        }
-    }
-
-    private void validatePrompt(int index, int[] prompt, SamplingParams p) {
-        if (prompt == null || prompt.length == 0) {
-            throw new IllegalArgumentException("prompt " + index + " is empty: a prompt needs at least one token");
-        }
-        for (int id : prompt) {
-            if (id < 0 || id >= modelConfig.vocabSize()) {
-                throw new IllegalArgumentException("prompt " + index + " has token id " + id + " outside the vocabulary [0, "
-                        + modelConfig.vocabSize() + ")");
-            }
-        }
-        int total = prompt.length + p.maxTokens();
-        if (total > modelConfig.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("prompt " + index + " has " + prompt.length + " tokens; with max_tokens "
-                    + p.maxTokens() + " that is " + total + ", beyond the model's context of "
-                    + modelConfig.maxPositionEmbeddings() + " tokens");
-        }
-        int needed = blocks.blocksFor(total);
-        if (needed > blocks.numBlocks()) {
-            throw new IllegalArgumentException("prompt " + index + " plus max_tokens needs " + total + " tokens = " + needed
-                    + " KV cache blocks of " + config.blockSize() + ", but the cache has only " + blocks.numBlocks()
-                    + " blocks; lower max_tokens or give the cache more memory");
-        }
     }
 }

@@ -50,6 +50,17 @@ final class EngineMetrics implements AutoCloseable {
         gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
     }
 
+    /** Counts one step's sampled tokens, and the time to first token of the sequences that sampled their first. */
+    void recordSampled(List<BatchSampler.Draw> draws) {
+        generatedTokens.increment(draws.size());
+        long now = System.nanoTime();
+        for (BatchSampler.Draw d : draws) {
+            if (d.sequence().numGeneratedTokens() == 1) {
+                timeToFirstToken.record(now - d.sequence().arrivalNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
     void recordStep(long nanos) {
         step.record(nanos, TimeUnit.NANOSECONDS);
     }

@@ -2,6 +2,7 @@ package dev.rollout.engine;
 
 import ai.djl.Device;
 import ai.djl.util.cuda.CudaUtils;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
 import java.lang.management.ManagementFactory;
@@ -24,7 +25,8 @@ final class KvCacheSizing {
 
     static int numBlocks(ModelConfig model, EngineConfig config, long weightBytes, Device device) {
         long perBlock = KvCache.bytesPerBlock(model, config.blockSize());
-        long activations = activationPeakBytes(model, config);
+        boolean tensorDecode = config.attentionBackend().expectedOn(device) == AttentionBackend.TENSOR;
+        long activations = activationPeakBytes(model, config, tensorDecode);
         long available;
         String source;
         if (device != null && device.isGpu()) {
@@ -75,11 +77,14 @@ final class KvCacheSizing {
     }
 
     /**
-     * A rough upper bound of the transient memory of one forward over {@code maxBatchTokens} tokens: the residual
-     * stream and norms, q/k/v with their rotary copies, the fused MLP, the attention scores of one chunk against a full
-     * context, the K/V gathered for it, and the logits of {@code maxNumSeqs} sampling rows.
+     * A rough upper bound of the transient memory of one forward over {@code maxBatchTokens} tokens (each layer's
+     * temporaries are freed at the end of the layer, so one layer's count): the residual stream and norms, q/k/v with
+     * their rotary copies, the fused MLP, the attention scores of one chunk against a full context, the K/V gathered
+     * for it, and the logits of {@code maxNumSeqs} sampling rows. On the tensor backend, decode attention also gathers
+     * the K and V of every decoding sequence padded to the longest context, and scores them: {@code maxNumSeqs ×
+     * context} keys, the model's whole context (a long step on a GPU must not run out of memory).
      */
-    static long activationPeakBytes(ModelConfig m, EngineConfig c) {
+    static long activationPeakBytes(ModelConfig m, EngineConfig c, boolean tensorDecode) {
         long t = c.maxBatchTokens();
         long context = Math.min(m.maxPositionEmbeddings(), 8192);
         long stream = t * m.hiddenSize() * 4L;
@@ -88,7 +93,12 @@ final class KvCacheSizing {
         long scores = (long) m.numHeads() * t * context * 2L;
         long gathered = 2L * context * m.kvSize() * 2L;
         long logits = (long) Math.min(c.maxNumSeqs(), c.maxBatchTokens()) * m.vocabSize() * 2L;
-        return 4L * (stream + qkv + mlp + scores + gathered + logits);
+        long decode = 0;
+        if (tensorDecode) {
+            long keys = (long) Math.min(c.maxNumSeqs(), c.maxBatchTokens()) * m.maxPositionEmbeddings();
+            decode = 2L * keys * m.kvSize() + 2L * m.numHeads() * keys;   // gathered K and V; scores and their softmax
+        }
+        return 4L * (stream + qkv + mlp + scores + gathered + logits) + 4L * decode;
     }
 
     private static String mib(long bytes) {

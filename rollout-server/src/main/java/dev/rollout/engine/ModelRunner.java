@@ -3,6 +3,7 @@ package dev.rollout.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.KvCache;
 import dev.rollout.model.PagedAttentionContext;
@@ -20,12 +21,15 @@ final class ModelRunner {
     private final CausalLM model;
     private final KvCache cache;
     private final NDManager manager;
+    private final AttentionBackend backend;
     private final int vocab;
 
-    ModelRunner(CausalLM model, KvCache cache, NDManager manager) {
+    /** {@code backend}: JAVA or TENSOR, as resolved for the cache. */
+    ModelRunner(CausalLM model, KvCache cache, NDManager manager, AttentionBackend backend) {
         this.model = model;
         this.cache = cache;
         this.manager = manager;
+        this.backend = backend;
         this.vocab = model.config().vocabSize();
     }
 
@@ -54,7 +58,7 @@ final class ModelRunner {
                 row++;
             }
             slices.add(new PagedAttentionContext.SequenceSlice(c.numTokens(), start + c.numTokens(), seq.blockTable()));
-            if (c.samples()) {
+            if (c.lastRowSampled()) {
                 sampleRows[numSampling++] = row - 1;
             }
         }
@@ -74,7 +78,7 @@ final class ModelRunner {
                 }
                 cache.copyBlocks(sources, targets, step);
             }
-            try (PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step)) {
+            try (PagedAttentionContext ctx = new PagedAttentionContext(cache, slices, step, backend)) {
                 NDArray hidden = model.forward(step.create(tokenIds), step.create(positions), ctx);
                 if (numSampling == 0) {
                     return new float[0];

@@ -3,9 +3,13 @@ package dev.rollout.engine;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A submitted request as the engine tracks it: its sequences and the completions gathered so far. */
 final class RequestState implements RequestHandle {
+    private static final Logger LOG = LoggerFactory.getLogger(RequestState.class);
+
     final GenerationRequest request;
     final List<Sequence> sequences;
     private final CompletionResult[] results;
@@ -32,9 +36,21 @@ final class RequestState implements RequestHandle {
         canceller.accept(this);
     }
 
-    /** Records a finished sequence (engine thread). Returns true when it was the last one: then call {@link #resolve}. */
-    boolean complete(int index, CompletionResult result) {
-        results[index] = result;
+    /**
+     * Records a finished sequence of this request and hands its completion to the request's callback (engine thread).
+     * Returns true when it was the last one: then call {@link #resolve}.
+     */
+    boolean deliver(Sequence seq, long weightVersion) {
+        CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
+                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
+        if (request.onCompletion() != null) {
+            try {
+                request.onCompletion().accept(result);
+            } catch (RuntimeException e) {
+                LOG.warn("onCompletion callback of request {} threw", request.requestId(), e);
+            }
+        }
+        results[seq.promptIndex * request.params().n() + seq.sampleIndex] = result;
         return --remaining == 0;
     }
 

@@ -52,10 +52,6 @@ public record SamplingParams(int n, int maxTokens, float temperature, float topP
         return new SamplingParams(value, maxTokens, temperature, topP, topK, minP, seed, stopTokenIds, ignoreEos, logprobsMode);
     }
 
-    public SamplingParams withMaxTokens(int value) {
-        return new SamplingParams(n, value, temperature, topP, topK, minP, seed, stopTokenIds, ignoreEos, logprobsMode);
-    }
-
     public SamplingParams withTemperature(float value) {
         return new SamplingParams(n, maxTokens, value, topP, topK, minP, seed, stopTokenIds, ignoreEos, logprobsMode);
     }

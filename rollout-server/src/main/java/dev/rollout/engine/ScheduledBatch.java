@@ -1,5 +1,6 @@
 package dev.rollout.engine;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -10,10 +11,16 @@ import java.util.List;
 record ScheduledBatch(List<Chunk> chunks, List<BlockManager.BlockCopy> copies, List<PaddingRow> padding) {
 
     /**
-     * {@code numTokens} tokens of {@code sequence} starting at its first uncomputed one. {@code samples}: this chunk
-     * reaches the sequence's last token, so its last row's logits are sampled.
+     * {@code numTokens} tokens of {@code sequence} starting at its first uncomputed one. {@code lastRowSampled}: this
+     * chunk reaches the sequence's last token, so its last row's logits are sampled. {@code forks}: the samples of the
+     * same prompt waiting on this chunk's prefill; they are forked from {@code sequence} after the forward and draw
+     * their first token from the same row.
      */
-    record Chunk(Sequence sequence, int numTokens, boolean samples) {}
+    record Chunk(Sequence sequence, int numTokens, boolean lastRowSampled, List<Sequence> forks) {
+        Chunk(Sequence sequence, int numTokens, boolean lastRowSampled) {
+            this(sequence, numTokens, lastRowSampled, List.of());
+        }
+    }
 
     /** A finished sequence's last token fed again at {@code position}, into its own reserved blocks. */
     record PaddingRow(Sequence sequence, int position) {}
@@ -34,5 +41,36 @@ record ScheduledBatch(List<Chunk> chunks, List<BlockManager.BlockCopy> copies, L
             total += c.numTokens();
         }
         return total + padding.size();
+    }
+
+    /** Prompt tokens (not recomputed generated ones) this step computes; read before {@link Scheduler#update}. */
+    long numPromptTokens() {
+        long total = 0;
+        for (Chunk c : chunks) {
+            Sequence seq = c.sequence();
+            int first = seq.numComputedTokens;
+            total += Math.max(0, Math.min(first + c.numTokens(), seq.numPromptTokens()) - first);
+        }
+        return total;
+    }
+
+    /**
+     * The sequences that sample in this step, each with the offset of its row in the runner's flat logits of
+     * {@code vocab} columns: a sampling chunk's sequence, then its forks, on the same row.
+     */
+    List<BatchSampler.Draw> draws(int vocab) {
+        List<BatchSampler.Draw> draws = new ArrayList<>(chunks.size());
+        int row = 0;
+        for (Chunk c : chunks) {
+            if (!c.lastRowSampled()) {
+                continue;
+            }
+            int offset = row++ * vocab;
+            draws.add(new BatchSampler.Draw(c.sequence(), offset));
+            for (Sequence fork : c.forks()) {
+                draws.add(new BatchSampler.Draw(fork, offset));
+            }
+        }
+        return draws;
     }
 }

@@ -1,188 +1,43 @@
 package dev.rollout.engine;
 
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Continuous batching (vLLM v1): every step spends a budget of {@code maxBatchTokens} on running sequences first (one
- * decode token each, or their next prefill chunk), then admits waiting sequences in FIFO order, chunking a prefill to
- * what is left of the budget. When a running sequence cannot get a block, the newest running sequence is preempted by
- * recompute: its blocks are freed and it goes back to the front of the queue, keeping its generated tokens and log-probs,
- * which become part of the prefix it recomputes. A step that preempted admits nobody. The samples of a prompt share its
- * prefill: only the first is queued; the others are forked from it when its prefill is done.
+ * Decides which sequences take part in each engine step, keeps their blocks, and does the step's bookkeeping once the
+ * tokens are sampled. Two policies: {@link ContinuousScheduler} (continuous batching) and {@link StaticScheduler} (the
+ * padded {@code generate()} baseline). Engine thread only.
  */
-final class Scheduler implements BatchScheduler {
-    private final BlockManager blocks;
-    private final int maxBatchTokens;
-    private final int maxNumSeqs;
-    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
-    /** Oldest admitted first: preemption takes from the end. */
-    private final List<Sequence> running = new ArrayList<>();
-    private long preemptions;
-    private long cacheHitTokens;
+interface Scheduler {
 
-    Scheduler(BlockManager blocks, int maxBatchTokens, int maxNumSeqs) {
-        this.blocks = blocks;
-        this.maxBatchTokens = maxBatchTokens;
-        this.maxNumSeqs = maxNumSeqs;
+    /** Queues the samples of one prompt, in sample order. */
+    void add(List<Sequence> samples);
+
+    /** The next step's work; empty when there is nothing to run. */
+    ScheduledBatch schedule();
+
+    /**
+     * After the step's forward and sampling (nano-vllm's {@code postprocess}, vLLM v1's {@code update_from_output}):
+     * marks the batch's tokens computed (filling the prefix cache), forks the samples that waited on a prefill
+     * finished in this step, appends each sampled token to its sequence, and finishes (releasing the blocks of) every
+     * sequence that stopped. {@code sampled} is in the order of {@link ScheduledBatch#draws}. Returns the sequences
+     * that finished, in that order.
+     */
+    List<Sequence> update(ScheduledBatch batch, Sampler.Sample[] sampled);
+
+    /** Ends a sequence wherever it is (waiting, running, or waiting to be forked) and releases its blocks. */
+    void abort(Sequence sequence);
+
+    int numRunning();
+
+    int numWaiting();
+
+    default boolean hasWork() {
+        return numRunning() + numWaiting() > 0;
     }
 
-    @Override
-    public void add(List<Sequence> samples) {
-        Sequence first = samples.get(0);
-        for (Sequence s : samples.subList(1, samples.size())) {
-            s.forkSource = first;
-            first.pendingForks.add(s);
-        }
-        first.status = Sequence.Status.WAITING;
-        waiting.addLast(first);
-    }
+    /** Sequences preempted (blocks freed, to be recomputed) so far. */
+    long numPreemptions();
 
-    @Override
-    public ScheduledBatch schedule() {
-        int budget = maxBatchTokens;
-        List<ScheduledBatch.Chunk> chunks = new ArrayList<>();
-        boolean preempted = false;
-        int index = 0;
-        while (index < running.size() && budget > 0) {
-            Sequence seq = running.get(index);
-            int numNew = Math.min(seq.numUncomputedTokens(), budget);
-            while (!blocks.canAppend(seq, numNew) && running.get(running.size() - 1) != seq) {
-                preempt(running.get(running.size() - 1));
-                preempted = true;
-            }
-            if (!blocks.canAppend(seq, numNew)) {
-                preempt(seq);
-                preempted = true;
-                break;
-            }
-            blocks.append(seq, numNew);
-            chunks.add(chunk(seq, numNew));
-            budget -= numNew;
-            index++;
-        }
-        if (!preempted) {
-            budget = admitWaiting(budget, chunks);
-        }
-        if (chunks.isEmpty()) {
-            return ScheduledBatch.EMPTY;
-        }
-        return new ScheduledBatch(chunks, blocks.drainPendingCopies());
-    }
-
-    private int admitWaiting(int budget, List<ScheduledBatch.Chunk> chunks) {
-        while (!waiting.isEmpty() && budget > 0) {
-            Sequence seq = waiting.peekFirst();
-            int groupSize = 1 + seq.pendingForks.size();
-            // A group larger than max_num_seqs still runs, alone, rather than never.
-            if (!running.isEmpty() && running.size() + groupSize > maxNumSeqs) {
-                break;
-            }
-            BlockManager.CachedPrefix prefix = blocks.findCachedPrefix(seq);
-            int cached = prefix.numBlocks() * blocks.blockSize();
-            int numNew = Math.min(seq.numTokens() - cached, budget);
-            if (!blocks.canAllocate(prefix, cached + numNew)) {
-                break;
-            }
-            waiting.pollFirst();
-            blocks.allocate(seq, prefix, cached + numNew);
-            if (seq.numCachedTokens < 0) {
-                seq.numCachedTokens = Math.min(cached, seq.numPromptTokens());
-            }
-            cacheHitTokens += cached;
-            seq.status = Sequence.Status.RUNNING;
-            running.add(seq);
-            chunks.add(chunk(seq, numNew));
-            budget -= numNew;
-        }
-        return budget;
-    }
-
-    private static ScheduledBatch.Chunk chunk(Sequence seq, int numNew) {
-        return new ScheduledBatch.Chunk(seq, numNew, seq.numComputedTokens + numNew == seq.numTokens());
-    }
-
-    private void preempt(Sequence seq) {
-        running.remove(seq);
-        blocks.free(seq);
-        seq.status = Sequence.Status.WAITING;
-        waiting.addFirst(seq);
-        preemptions++;
-    }
-
-    @Override
-    public List<Sequence> forkPending(Sequence seq) {
-        if (seq.pendingForks.isEmpty()) {
-            return List.of();
-        }
-        List<Sequence> forked = new ArrayList<>(seq.pendingForks);
-        seq.pendingForks.clear();
-        for (Sequence child : forked) {
-            child.forkSource = null;
-            blocks.fork(seq, child);
-            child.status = Sequence.Status.RUNNING;
-            running.add(child);
-        }
-        return forked;
-    }
-
-    @Override
-    public void finish(Sequence seq, FinishReason reason) {
-        running.remove(seq);
-        blocks.free(seq);
-        seq.status = Sequence.Status.FINISHED;
-        seq.finishReason = reason;
-    }
-
-    @Override
-    public void abort(Sequence seq) {
-        if (seq.isFinished()) {
-            return;
-        }
-        if (seq.forkSource != null) {
-            seq.forkSource.pendingForks.remove(seq);
-            seq.forkSource = null;
-        } else if (!waiting.remove(seq)) {
-            running.remove(seq);
-        }
-        // Samples still waiting on this one are promoted so that they are not stranded.
-        if (!seq.pendingForks.isEmpty()) {
-            Sequence next = seq.pendingForks.remove(0);
-            next.forkSource = null;
-            for (Sequence s : seq.pendingForks) {
-                s.forkSource = next;
-                next.pendingForks.add(s);
-            }
-            seq.pendingForks.clear();
-            waiting.addFirst(next);
-        }
-        blocks.free(seq);
-        seq.status = Sequence.Status.FINISHED;
-        seq.finishReason = FinishReason.ABORTED;
-    }
-
-    @Override
-    public int numRunning() {
-        return running.size();
-    }
-
-    @Override
-    public int numWaiting() {
-        int n = 0;
-        for (Sequence s : waiting) {
-            n += 1 + s.pendingForks.size();
-        }
-        return n;
-    }
-
-    @Override
-    public long numPreemptions() {
-        return preemptions;
-    }
-
-    @Override
-    public long numCacheHitTokens() {
-        return cacheHitTokens;
-    }
+    /** Prompt (and recomputed) tokens found in the prefix cache on admission so far. */
+    long numCacheHitTokens();
 }

@@ -19,7 +19,7 @@ final class Sequence {
     final int sampleIndex;
     final SamplingParams params;
     /** The request this sequence belongs to; null in tests of the scheduling policy alone. */
-    final Object owner;
+    final RequestState owner;
     final long arrivalNanos;
 
     private final int numPromptTokens;
@@ -46,7 +46,7 @@ final class Sequence {
     /** The sequence this one waits to be forked from, while it waits. */
     Sequence forkSource;
 
-    Sequence(long id, int promptIndex, int sampleIndex, int[] prompt, SamplingParams params, long baseSeed, Object owner) {
+    Sequence(long id, int promptIndex, int sampleIndex, int[] prompt, SamplingParams params, long baseSeed, RequestState owner) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("prompt " + promptIndex + " is empty: a prompt needs at least one token");
         }

@@ -17,8 +17,9 @@ import java.util.Map;
  * sequence of the batch. Every sample is its own sequence with its own prefill; there is no prefix cache and no
  * preemption. Unlike {@code generate()}, prompts are not padded to the longest in the prefill.
  */
-final class StaticScheduler implements BatchScheduler {
+final class StaticScheduler implements Scheduler {
     private final BlockManager blocks;
+    private final StopConditions stops;
     private final int maxBatchTokens;
     private final int maxNumSeqs;
     /** The model's context: padding rows stop advancing at its last position (no rotary angle exists beyond it). */
@@ -29,8 +30,9 @@ final class StaticScheduler implements BatchScheduler {
     private final Map<Sequence, Integer> padded = new IdentityHashMap<>();
     private int unfinishedInBatch;
 
-    StaticScheduler(BlockManager blocks, int maxBatchTokens, int maxNumSeqs, int maxPositions) {
+    StaticScheduler(BlockManager blocks, StopConditions stops, int maxBatchTokens, int maxNumSeqs, int maxPositions) {
         this.blocks = blocks;
+        this.stops = stops;
         this.maxBatchTokens = maxBatchTokens;
         this.maxNumSeqs = maxNumSeqs;
         this.maxPositions = maxPositions;
@@ -113,12 +115,30 @@ final class StaticScheduler implements BatchScheduler {
     }
 
     @Override
-    public List<Sequence> forkPending(Sequence sequence) {
-        return List.of();
+    public List<Sequence> update(ScheduledBatch batch, Sampler.Sample[] sampled) {
+        for (ScheduledBatch.Chunk c : batch.chunks()) {
+            blocks.markComputed(c.sequence(), c.numTokens());
+        }
+        List<Sequence> finished = new ArrayList<>();
+        int i = 0;
+        for (ScheduledBatch.Chunk c : batch.chunks()) {
+            if (!c.lastRowSampled()) {
+                continue;
+            }
+            Sequence seq = c.sequence();
+            Sampler.Sample s = sampled[i++];
+            seq.appendToken(s.tokenId(), s.logprob());
+            FinishReason reason = stops.check(seq, s.tokenId());
+            if (reason != null) {
+                finish(seq, reason);
+                finished.add(seq);
+            }
+        }
+        return finished;
     }
 
-    @Override
-    public void finish(Sequence seq, FinishReason reason) {
+    /** Ends a sequence of the batch; the batch's blocks are released when its last sequence ends. */
+    void finish(Sequence seq, FinishReason reason) {
         seq.status = Sequence.Status.FINISHED;
         seq.finishReason = reason;
         if (--unfinishedInBatch == 0) {

@@ -4,6 +4,8 @@ import dev.rollout.engine.CompletionResult;
 import dev.rollout.engine.GenerationRequest;
 import dev.rollout.engine.RequestHandle;
 import dev.rollout.engine.SamplingParams;
+import dev.rollout.server.sync.CancellableSubmission;
+import dev.rollout.server.sync.WeightSwapBarrier;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import io.grpc.Status;
 import io.grpc.StatusException;

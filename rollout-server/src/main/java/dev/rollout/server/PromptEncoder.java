@@ -2,7 +2,7 @@ package dev.rollout.server;
 
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Prompt;
-import dev.rollout.tokenizer.ChatTemplate;
+import dev.rollout.tokenizer.template.ChatTemplate;
 import dev.rollout.tokenizer.Tokenizer;
 import io.grpc.Status;
 import io.grpc.StatusException;

@@ -1,5 +1,6 @@
 package dev.rollout.server;
 
+import dev.rollout.engine.PromptCheck;
 import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.Prompt;
@@ -22,6 +23,7 @@ public final class RequestValidator {
     private final int maxN;
     private final long maxRequestSequences;
     private final int maxBytesPerToken;
+    private final PromptCheck promptCheck;
 
     /**
      * @param maxRequestSequences the most sequences (prompts × n) one request may ask for
@@ -34,6 +36,7 @@ public final class RequestValidator {
         this.maxN = maxN;
         this.maxRequestSequences = maxRequestSequences;
         this.maxBytesPerToken = maxBytesPerToken;
+        this.promptCheck = new PromptCheck(vocabSize, maxContextLength);
     }
 
     /** The sequences a request asks for: prompts × n (n = 0 means 1). */
@@ -181,21 +184,8 @@ public final class RequestValidator {
      * plus every token it may generate within the model's context.
      */
     public Status validateEncoded(int index, int[] tokens, int maxTokens) {
-        if (tokens.length == 0) {
-            return invalid("prompts[" + index + "] encodes to no tokens");
-        }
-        for (int id : tokens) {
-            if (id < 0 || id >= vocabSize) {
-                return invalid("prompts[" + index + "] encodes to token " + id + ", outside the model's vocabulary [0, " + vocabSize
-                        + "): the tokenizer does not match the model");
-            }
-        }
-        long total = (long) tokens.length + maxTokens;
-        if (total > maxContextLength) {
-            return invalid("prompts[" + index + "] has " + tokens.length + " tokens; with max_tokens " + maxTokens + " that is "
-                    + total + ", beyond the model's context of " + maxContextLength + " tokens: shorten the prompt or lower max_tokens");
-        }
-        return Status.OK;
+        String problem = promptCheck.problem(index, tokens, maxTokens);
+        return problem == null ? Status.OK : invalid(problem);
     }
 
     private static Status invalid(String message) {

@@ -3,6 +3,8 @@ package dev.rollout.server;
 import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
+import dev.rollout.server.sync.WeightSwapBarrier;
+import dev.rollout.server.sync.WeightSync;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;

@@ -2,6 +2,7 @@ package dev.rollout.server;
 
 import ai.djl.Device;
 import dev.rollout.engine.CacheInfo;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
@@ -53,6 +54,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "continuous: paged KV cache, sequences join and leave every step. static: padded generate()-style "
                     + "batches, the baseline. Default: ${DEFAULT-VALUE}.")
     String scheduler;
+
+    @Option(names = "--attention-backend", defaultValue = "auto", paramLabel = "auto|java|tensor",
+            description = "How paged attention runs: java (plain Java SIMD over the KV cache in CPU memory; needs the CPU "
+                    + "and --add-modules jdk.incubator.vector), tensor (libtorch tensor ops, what a GPU runs), auto (java "
+                    + "where it can run, tensor elsewhere). Default: ${DEFAULT-VALUE}.")
+    String attentionBackend;
 
     @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV cache block. Default: ${DEFAULT-VALUE}.")
     int blockSize;
@@ -150,7 +157,8 @@ public final class ServeCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
         Engine engine = new Engine(loaded.served().model(), new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens,
-                maxNumSeqs, schedulerKind, dev, cpuKvCacheSpace), registry);
+                maxNumSeqs, schedulerKind, dev).withCpuKvCacheBytes(cpuKvCacheSpace)
+                .withAttentionBackend(AttentionBackend.parse(attentionBackend)), registry);
         RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();

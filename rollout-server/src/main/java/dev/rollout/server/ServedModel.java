@@ -1,7 +1,7 @@
 package dev.rollout.server;
 
 import dev.rollout.model.CausalLM;
-import dev.rollout.tokenizer.ChatTemplate;
+import dev.rollout.tokenizer.template.ChatTemplate;
 import dev.rollout.tokenizer.Tokenizer;
 
 /**

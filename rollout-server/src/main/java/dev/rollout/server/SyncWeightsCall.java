@@ -2,6 +2,8 @@ package dev.rollout.server;
 
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsResponse;
+import dev.rollout.server.sync.WeightSync;
+import dev.rollout.server.sync.WeightSyncSession;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;

@@ -107,9 +107,18 @@ class EngineTest {
 
     @Test
     void theActivationEstimateGrowsWithTheBatchTokens() {
-        long small = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(256));
-        long large = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(2048));
+        long small = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(256), false);
+        long large = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, EngineConfig.defaults().withMaxBatchTokens(2048), false);
         assertTrue(small > 0 && large > 4 * small);
+    }
+
+    @Test
+    void onTheTensorBackendTheActivationEstimateCountsTheDecodeGatherOfEverySequenceAtFullContext() {
+        EngineConfig config = EngineConfig.defaults();
+        long java = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, config, false);
+        long tensor = KvCacheSizing.activationPeakBytes(TestEngines.CONFIG, config, true);
+        long gatheredKv = 2L * config.maxNumSeqs() * TestEngines.CONFIG.maxPositionEmbeddings() * TestEngines.CONFIG.kvSize() * 4;
+        assertTrue(tensor - java >= gatheredKv, "tensor " + tensor + " vs java " + java + ": the K/V gather alone is " + gatheredKv);
     }
 
     @Test

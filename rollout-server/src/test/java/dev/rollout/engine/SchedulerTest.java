@@ -25,11 +25,11 @@ class SchedulerTest {
     }
 
     /** Schedules a step and plays the engine's part; returns (sequence, tokens) of each chunk. */
-    private static List<ScheduledBatch.Chunk> step(Scheduler s, BlockManager bm) {
+    private static List<ScheduledBatch.Chunk> step(ContinuousScheduler s, BlockManager bm) {
         ScheduledBatch batch = s.schedule();
         for (ScheduledBatch.Chunk c : batch.chunks()) {
             bm.markComputed(c.sequence(), c.numTokens());
-            if (c.samples()) {
+            if (c.lastRowSampled()) {
                 c.sequence().appendToken(7, -1f);
                 for (Sequence child : s.forkPending(c.sequence())) {
                     child.appendToken(7, -1f);
@@ -42,13 +42,13 @@ class SchedulerTest {
     private static void assertChunk(ScheduledBatch.Chunk c, Sequence expected, int tokens, boolean samples) {
         assertSame(expected, c.sequence());
         assertEquals(tokens, c.numTokens());
-        assertEquals(samples, c.samples());
+        assertEquals(samples, c.lastRowSampled());
     }
 
     @Test
     void runningSequencesComeFirstThenWaitingOnesInArrivalOrderWithinTheTokenBudget() {
         BlockManager bm = new BlockManager(64, 4);
-        Scheduler s = new Scheduler(bm, 10, 16);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 10, 16);
         Sequence a = seq(8);
         Sequence b = seq(8);
         Sequence c = seq(5);
@@ -73,7 +73,7 @@ class SchedulerTest {
     @Test
     void aLongPromptIsPrefilledInChunksOfTheBudgetAndSamplesOnlyAfterTheLast() {
         BlockManager bm = new BlockManager(64, 4);
-        Scheduler s = new Scheduler(bm, 10, 16);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 10, 16);
         Sequence a = seq(25);
         s.add(List.of(a));
         assertChunk(step(s, bm).get(0), a, 10, false);
@@ -86,7 +86,7 @@ class SchedulerTest {
     @Test
     void noMoreThanMaxNumSeqsRun() {
         BlockManager bm = new BlockManager(64, 4);
-        Scheduler s = new Scheduler(bm, 100, 2);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 100, 2);
         for (int i = 0; i < 3; i++) {
             s.add(List.of(seq(4)));
         }
@@ -98,7 +98,7 @@ class SchedulerTest {
     @Test
     void theSamplesOfAPromptWaitForOnePrefillThenAreForkedFromIt() {
         BlockManager bm = new BlockManager(64, 4);
-        Scheduler s = new Scheduler(bm, 100, 16);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 100, 16);
         Sequence leader = seq(6, 0);
         Sequence second = seq(6, 1);
         Sequence third = seq(6, 2);
@@ -119,7 +119,7 @@ class SchedulerTest {
     @Test
     void whenBlocksRunOutTheNewestRunningSequenceIsPreemptedAndNobodyIsAdmitted() {
         BlockManager bm = new BlockManager(4, 4);
-        Scheduler s = new Scheduler(bm, 100, 16);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 100, 16);
         Sequence older = seq(4);
         Sequence newer = seq(4);
         s.add(List.of(older));
@@ -152,7 +152,7 @@ class SchedulerTest {
     @Test
     void abortingFreesTheBlocksWhereverTheSequenceIs() {
         BlockManager bm = new BlockManager(16, 4);
-        Scheduler s = new Scheduler(bm, 100, 16);
+        ContinuousScheduler s = new ContinuousScheduler(bm, TestStops.NONE, 100, 16);
         Sequence running = seq(6, 0);
         Sequence forkWaiting = seq(6, 1);
         Sequence queued = seq(5);

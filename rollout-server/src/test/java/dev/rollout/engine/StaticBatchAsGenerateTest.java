@@ -59,7 +59,7 @@ class StaticBatchAsGenerateTest {
             for (ScheduledBatch.Chunk c : batch.chunks()) {
                 Sequence s = c.sequence();
                 bm.markComputed(s, c.numTokens());
-                if (c.samples()) {
+                if (c.lastRowSampled()) {
                     s.appendToken(TOKEN, 0f);
                     if (s.numGeneratedTokens() == lengths[(int) s.id]) {
                         scheduler.finish(s, lengths[(int) s.id] == s.params.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP);
@@ -73,7 +73,7 @@ class StaticBatchAsGenerateTest {
     @Test
     void aBatchDecodesEveryRowUntilItsLongestCompletionEndsBeforeTheLargestMaxTokens() {
         BlockManager bm = new BlockManager(64, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 100, 8, 256);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 100, 8, 256);
         // Prompts 5, 3, 9; max_tokens 4, 12, 6; completions of 4 (its max), 7 and 2 (stopped early).
         Run run = run(scheduler, bm, List.of(sequence(0, 5, 4), sequence(1, 3, 12), sequence(2, 9, 6)), 4, 7, 2);
 
@@ -91,7 +91,7 @@ class StaticBatchAsGenerateTest {
     @Test
     void aBatchDecodesEveryRowUntilTheLargestMaxTokensIsReached() {
         BlockManager bm = new BlockManager(64, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 100, 8, 256);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 100, 8, 256);
         Run run = run(scheduler, bm, List.of(sequence(0, 5, 4), sequence(1, 3, 12), sequence(2, 9, 6)), 4, 12, 2);
 
         assertEquals(3 * 6, run.peakBlocks());
@@ -104,7 +104,7 @@ class StaticBatchAsGenerateTest {
     @Test
     void aFinishedSequencePadsAtItsNextPositionsFromWhereItsLastTokenWouldGo() {
         BlockManager bm = new BlockManager(64, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 100, 8, 256);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 100, 8, 256);
         Run run = run(scheduler, bm, List.of(sequence(0, 5, 4), sequence(1, 3, 12), sequence(2, 9, 6)), 4, 7, 2);
 
         // Sequence 0 (prompt 5) fed its 3rd token at position 7 in decode step 3; it pads in steps 4 to 6.
@@ -117,7 +117,7 @@ class StaticBatchAsGenerateTest {
     @Test
     void paddingStopsAdvancingAtTheModelsLastPosition() {
         BlockManager bm = new BlockManager(64, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 100, 8, 12);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 100, 8, 12);
         // Each fits the context of 12 alone (8 + 2, 2 + 10); padded to the batch's longest, the first would not.
         Run run = run(scheduler, bm, List.of(sequence(0, 8, 2), sequence(1, 2, 10)), 2, 10);
 
@@ -129,7 +129,7 @@ class StaticBatchAsGenerateTest {
     void aSequenceWaitsWhenTheBatchAtItsLongestPromptAndLargestMaxTokensWouldNotFit() {
         // Alone at their own lengths the three take 2 + 5 + 2 of the 12 blocks; at 4 + 16 tokens each, only two fit.
         BlockManager bm = new BlockManager(12, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 100, 8, 256);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 100, 8, 256);
         for (Sequence s : List.of(sequence(0, 4, 4), sequence(1, 4, 16), sequence(2, 4, 4))) {
             scheduler.add(List.of(s));
         }
@@ -142,7 +142,7 @@ class StaticBatchAsGenerateTest {
     @Test
     void aBatchHasNoMoreSequencesThanAStepHasTokens() {
         BlockManager bm = new BlockManager(64, BLOCK_SIZE);
-        StaticScheduler scheduler = new StaticScheduler(bm, 2, 8, 256);
+        StaticScheduler scheduler = new StaticScheduler(bm, TestStops.NONE, 2, 8, 256);
         for (int i = 0; i < 3; i++) {
             scheduler.add(List.of(sequence(i, 3, 4)));
         }

@@ -54,7 +54,7 @@ class StaticSchedulerTest {
     @Test
     void aFinishedSequenceKeepsItsRowInTheBatchUntilEverySequenceIsDone() {
         BlockManager bm = new BlockManager(32, 4);
-        StaticScheduler s = new StaticScheduler(bm, 100, 8, 256);
+        StaticScheduler s = new StaticScheduler(bm, TestStops.NONE, 100, 8, 256);
         Sequence early = new Sequence(0, 0, 0, new int[] {5, 6, 7}, SamplingParams.greedy(10), 0, null);
         Sequence late = new Sequence(1, 1, 0, new int[] {8, 9}, SamplingParams.greedy(10), 0, null);
         s.add(List.of(early));

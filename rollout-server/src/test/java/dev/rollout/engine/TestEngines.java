@@ -41,7 +41,8 @@ final class TestEngines {
     }
 
     static EngineConfig config(int numBlocks) {
-        return EngineConfig.defaults().withNumBlocks(numBlocks).withBlockSize(4).withMaxBatchTokens(512);
+        return EngineConfig.defaults().withNumBlocks(numBlocks).withBlockSize(4).withMaxBatchTokens(512)
+                .withAttentionBackend(TestModels.attentionBackend());
     }
 
     static Engine engine(EngineConfig config) {

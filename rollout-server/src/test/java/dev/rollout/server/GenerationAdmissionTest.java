@@ -11,6 +11,7 @@ import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.proto.v1.TokenIds;
+import dev.rollout.server.sync.WeightSwapBarrier;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Duration;

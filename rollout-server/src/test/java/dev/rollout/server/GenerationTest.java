@@ -29,6 +29,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,14 +105,28 @@ class GenerationTest {
         int stop = server.blocking().generateBatch(TestServer.greedy(1, shortOne)).getCompletions(0).getTokenIds(0);
         List<Integer> longTokens = server.blocking().generateBatch(TestServer.greedy(150, longOne)).getCompletions(0).getTokenIdsList();
         assertTrue(!longTokens.contains(stop), "the long prompt's greedy continuation must not contain the stop token " + stop);
+        // Once only the long completion runs, the engine waits until the short one has been received, so that a
+        // loaded machine cannot finish the long one first.
+        CountDownLatch shortReceived = new CountDownLatch(1);
+        server.engine.afterEachStep(() -> {
+            if (server.engine.runningSequences() == 1) {
+                awaitQuietly(shortReceived);
+            }
+        });
         Iterator<Completion> stream = server.blocking().generateStream(GenerateBatchRequest.newBuilder()
                 .addPrompts(longOne).addPrompts(shortOne)
                 .setSampling(SamplingParams.newBuilder().setMaxTokens(150).setTemperature(0f).setIgnoreEos(true).addStopTokenIds(stop)).build());
-        Completion first = stream.next();
+        Completion first;
+        try {
+            first = stream.next();
+            assertTrue(freeBlocks() < TestServer.NUM_BLOCKS, "the long completion is still generating when the short one arrives");
+        } finally {
+            shortReceived.countDown();
+            server.engine.afterEachStep(() -> {});
+        }
         assertEquals(1, first.getPromptIndex());
         assertEquals(List.of(stop), first.getTokenIdsList());
         assertEquals(FinishReason.FINISH_REASON_STOP, first.getFinishReason());
-        assertTrue(freeBlocks() < TestServer.NUM_BLOCKS, "the long completion is still generating when the short one arrives");
         Completion second = stream.next();
         assertEquals(longTokens, second.getTokenIdsList());
         assertTrue(!stream.hasNext());
@@ -252,5 +267,13 @@ class GenerationTest {
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.check(HealthCheckRequest.getDefaultInstance()).getStatus());
         assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.check(HealthCheckRequest.newBuilder()
                 .setService(RolloutServiceGrpc.SERVICE_NAME).build()).getStatus());
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

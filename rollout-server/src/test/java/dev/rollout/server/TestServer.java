@@ -3,7 +3,9 @@ package dev.rollout.server;
 import ai.djl.Device;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
+import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.ModelConfig;
+import dev.rollout.model.TestModels;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
@@ -37,11 +39,12 @@ final class TestServer implements AutoCloseable {
     final MetricsServer metrics;
     final ManagedChannel channel;
 
-    private TestServer(ServerOptions options) throws IOException {
+    private TestServer(ServerOptions options, AttentionBackend backend) throws IOException {
         loaded = ModelLoader.load("tiny", SEED, Device.cpu());
         config = loaded.served().model().config();
         tokenizer = loaded.served().tokenizer();
-        engine = new Engine(loaded.served().model(), EngineConfig.defaults().withNumBlocks(NUM_BLOCKS).withDevice(Device.cpu()), registry);
+        engine = new Engine(loaded.served().model(), EngineConfig.defaults().withNumBlocks(NUM_BLOCKS).withDevice(Device.cpu())
+                .withAttentionBackend(backend), registry);
         server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
         metrics = new MetricsServer(registry, 0);
         channel = NettyChannelBuilder.forAddress("localhost", server.port()).usePlaintext()
@@ -49,11 +52,16 @@ final class TestServer implements AutoCloseable {
     }
 
     static TestServer start() throws IOException {
-        return new TestServer(ServerOptions.defaults(0));
+        return start(ServerOptions.defaults(0));
     }
 
     static TestServer start(ServerOptions options) throws IOException {
-        return new TestServer(options);
+        return new TestServer(options, TestModels.attentionBackend());
+    }
+
+    /** A server whose engine runs paged attention on {@code backend}. */
+    static TestServer start(AttentionBackend backend) throws IOException {
+        return new TestServer(ServerOptions.defaults(0), backend);
     }
 
     /** Every tensor of the model, as the tiny preset draws them from a seed: different seeds give different weights. */

@@ -10,6 +10,7 @@ import dev.rollout.proto.v1.DType;
 import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.TensorChunk;
+import dev.rollout.server.sync.WeightSyncSession;
 import dev.rollout.weights.Half;
 import io.grpc.Status;
 import io.grpc.StatusException;

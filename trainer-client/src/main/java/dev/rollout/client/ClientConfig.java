@@ -66,10 +66,6 @@ public record ClientConfig(List<ServerAddress> servers, Path caFile, String bear
         return new ClientConfig(servers, caFile, bearerToken, deadline, policy, maxInboundMessageBytes);
     }
 
-    public ClientConfig withMaxInboundMessageBytes(int bytes) {
-        return new ClientConfig(servers, caFile, bearerToken, deadline, retry, bytes);
-    }
-
     @Override
     public String toString() {
         // never print the token

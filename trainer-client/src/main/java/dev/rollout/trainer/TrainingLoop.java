@@ -24,6 +24,7 @@ import dev.rollout.trainer.optim.LearningRateSchedule;
 import dev.rollout.trainer.reward.RewardScores;
 import dev.rollout.trainer.reward.RewardSet;
 import dev.rollout.trainer.reward.ScoredCompletion;
+import dev.rollout.trainer.rollout.RolloutSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -265,7 +266,7 @@ public final class TrainingLoop {
         return Prompt.newBuilder().setConversation(c).build();
     }
 
-    static int[] toArray(List<Integer> ids) {
+    public static int[] toArray(List<Integer> ids) {
         int[] out = new int[ids.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = ids.get(i);

@@ -7,11 +7,13 @@ import dev.rollout.model.Devices;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.proto.v1.ModelInfo;
 import dev.rollout.tiny.ModelPresets;
+import dev.rollout.trainer.cli.TrainingPlot;
 import dev.rollout.trainer.config.RolloutMode;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptDataset;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.trainer.reward.RewardSet;
+import dev.rollout.trainer.rollout.RolloutSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -92,7 +94,7 @@ public final class TrainingRun implements AutoCloseable {
     }
 
     /** A preset name becomes a checkpoint directory under the output folder (made once); a path is used as it is. */
-    static Path resolveModel(String model, Path outputDir) throws IOException {
+    public static Path resolveModel(String model, Path outputDir) throws IOException {
         if (ModelPresets.isPreset(model)) {
             Path dir = outputDir.resolve("base-model-" + model);
             if (!Files.isRegularFile(dir.resolve("config.json"))) {
@@ -194,7 +196,7 @@ public final class TrainingRun implements AutoCloseable {
     }
 
     /** The servers' highest weight version, to publish above. */
-    static long highestVersion(List<ModelInfo> infos) {
+    public static long highestVersion(List<ModelInfo> infos) {
         return infos.stream().mapToLong(ModelInfo::getWeightVersion).max().orElse(0);
     }
 }

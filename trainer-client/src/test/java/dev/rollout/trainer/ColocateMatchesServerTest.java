@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.tiny.ModelPresets;
 import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.rollout.Rollouts;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

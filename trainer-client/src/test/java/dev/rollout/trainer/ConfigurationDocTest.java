@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rollout.bench.BenchCommand;
 import dev.rollout.server.ServeCommand;
+import dev.rollout.trainer.cli.DemoCommand;
+import dev.rollout.trainer.cli.TrainCommand;
 import dev.rollout.trainer.config.ConfigKey;
 import dev.rollout.trainer.config.TrainerConfig;
 import java.io.IOException;

@@ -18,6 +18,7 @@ import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tiny.ModelPresets;
+import dev.rollout.trainer.rollout.RemoteRollouts;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rollout.tiny.ModelPresets;
 import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.rollout.Rollouts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

@@ -1,6 +1,7 @@
 package dev.rollout.trainer;
 
 import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.rollout.Rollouts;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;

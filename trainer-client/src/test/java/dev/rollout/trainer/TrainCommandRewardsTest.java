@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rollout.trainer.cli.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rollout.tiny.ModelPresets;
+import dev.rollout.trainer.cli.Main;
+import dev.rollout.trainer.cli.ServerOption;
 import dev.rollout.trainer.config.TrainerConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

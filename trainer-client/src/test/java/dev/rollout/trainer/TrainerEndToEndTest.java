@@ -12,6 +12,7 @@ import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tiny.ModelPresets;
 import dev.rollout.trainer.config.TrainerConfig;
+import dev.rollout.trainer.rollout.Rollouts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

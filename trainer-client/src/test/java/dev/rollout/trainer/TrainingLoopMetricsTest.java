@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.tiny.ModelPresets;
+import dev.rollout.trainer.rollout.Rollouts;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

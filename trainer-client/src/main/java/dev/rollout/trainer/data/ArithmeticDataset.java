@@ -6,8 +6,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The demo's synthetic task: "What is 3+4?" with {@code answer} "7". Sums and differences of operands in [0, 20],
- * the same rows for the same seed.
+ * The {@code arithmetic} dataset, a synthetic task for {@code train} configs: "What is 3+4?" with {@code answer} "7".
+ * Sums and differences of operands in [0, 20], the same rows for the same seed. (The demo uses
+ * {@link AdditionDataset}.)
  */
 public final class ArithmeticDataset {
     public static final String NAME = "arithmetic";

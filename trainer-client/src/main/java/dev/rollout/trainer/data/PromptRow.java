@@ -1,5 +1,6 @@
 package dev.rollout.trainer.data;
 
+import dev.rollout.tokenizer.ChatMessage;
 import java.util.List;
 import java.util.Map;
 

@@ -1,0 +1,67 @@
+package dev.rollout.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The prefill chunks of a step (sequences with several query tokens), attended one by one with tensor ops on both
+ * backends: their arithmetic is large enough for a matmul to pay, and padding a chunk of hundreds of queries to a batch
+ * would waste more than the per-sequence call costs. Each chunk's block ids and causal mask are built once per step.
+ */
+final class PagedPrefill {
+
+    /** One sequence's chunk: its rows {@code [rowStart, rowStart + queryLen)}, its block ids and its mask {@code [n, keys]}. */
+    record Chunk(int sequence, int rowStart, int queryLen, NDArray blocks, NDArray mask) {}
+
+    private PagedPrefill() {}
+
+    /** The step's prefill chunks, in sequence order; their tensors are added to {@code owned}. */
+    static List<Chunk> chunks(PagedStepMetadata m, NDManager stepManager, List<NDArray> owned) {
+        List<Chunk> chunks = new ArrayList<>();
+        for (int i = 0; i < m.sequences.size(); i++) {
+            PagedAttentionContext.SequenceSlice s = m.sequences.get(i);
+            if (s.queryLen() == 1) {
+                continue;
+            }
+            int n = m.blocksFor(s.contextLen());
+            long[] blocks = new long[n];
+            for (int b = 0; b < n; b++) {
+                blocks[b] = s.blockTable()[b];
+            }
+            int keys = n * m.blockSize;
+            int first = s.contextLen() - s.queryLen();
+            float[] mask = new float[s.queryLen() * keys];
+            for (int r = 0; r < s.queryLen(); r++) {
+                for (int j = first + r + 1; j < keys; j++) {
+                    mask[r * keys + j] = Float.NEGATIVE_INFINITY;
+                }
+            }
+            NDArray blockIds = stepManager.create(blocks);
+            NDArray maskTensor = stepManager.create(mask, new Shape(s.queryLen(), keys));
+            owned.add(blockIds);
+            owned.add(maskTensor);
+            chunks.add(new Chunk(i, m.rowStart[i], s.queryLen(), blockIds, maskTensor));
+        }
+        return chunks;
+    }
+
+    /** One prefill chunk's queries q [n, heads, headDim] (rotated) over its gathered blocks: [n, heads * headDim]. */
+    static NDArray attend(Chunk c, NDArray q, NDArray kc, NDArray vc, long kvHeads) {
+        long n = c.queryLen();
+        long heads = q.getShape().get(1);
+        long headDim = q.getShape().get(2);
+        long group = heads / kvHeads;
+        long keys = c.mask().getShape().get(1);
+        NDArray qs = Scalars.mul(q.reshape(n, kvHeads, group, headDim).transpose(1, 2, 0, 3)
+                .reshape(kvHeads, group * n, headDim), 1.0 / Math.sqrt(headDim));
+        NDArray ks = kc.get(new NDIndex(":, {}", c.blocks())).reshape(kvHeads, keys, headDim);
+        NDArray vs = vc.get(new NDIndex(":, {}", c.blocks())).reshape(kvHeads, keys, headDim);
+        NDArray probs = qs.matMul(ks.transpose(0, 2, 1)).reshape(kvHeads, group, n, keys).add(c.mask())
+                .softmax(-1).reshape(kvHeads, group * n, keys);
+        return probs.matMul(vs).reshape(kvHeads, group, n, headDim).transpose(2, 0, 1, 3).reshape(n, heads * headDim);
+    }
+}

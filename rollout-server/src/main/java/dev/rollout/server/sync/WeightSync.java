@@ -1,0 +1,144 @@
+package dev.rollout.server.sync;
+
+import ai.djl.ndarray.NDManager;
+import com.google.protobuf.ByteString;
+import dev.rollout.engine.Engine;
+import dev.rollout.model.CausalLM;
+import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
+import dev.rollout.proto.v1.SyncWeightsResponse;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies weight syncs to the serving model, one at a time. A second sync that starts while one is in progress is
+ * refused with {@code ABORTED} rather than queued: versions must strictly increase, so two trainers pushing at once
+ * is a bug to surface, and queueing would hold a second full staging copy of the weights in memory. The client may
+ * retry once the first has finished.
+ */
+public final class WeightSync {
+    private static final Logger log = LoggerFactory.getLogger(WeightSync.class);
+    private final Engine engine;
+    private final CausalLM model;
+    private final NDManager manager;
+    private final Map<String, long[]> expected = new LinkedHashMap<>();
+    private final Semaphore inProgress = new Semaphore(1);
+    private final WeightSwapBarrier barrier;
+    private final Timer syncTime;
+    private final Counter syncBytes;
+    private final Duration idleTimeout;
+    private final ScheduledThreadPoolExecutor timers;
+    /** The content digest the serving version was synced with; empty for the initial weights or a sync without one. */
+    private volatile ByteString servingDigest = ByteString.EMPTY;
+
+    /**
+     * @param manager     where new weights are created: the device the model serves on
+     * @param idleTimeout how long a sync stream may go without a message before it is abandoned
+     */
+    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry,
+                      Duration idleTimeout) {
+        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+            throw new IllegalArgumentException("--sync-idle-timeout must be positive, got " + idleTimeout);
+        }
+        this.idleTimeout = idleTimeout;
+        // One daemon thread that exists only while a sync is in progress (it times out when idle): nothing to close.
+        this.timers = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "rollout-sync-idle-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.setKeepAliveTime(10, TimeUnit.SECONDS);
+        timers.allowCoreThreadTimeOut(true);
+        timers.setRemoveOnCancelPolicy(true);
+        this.engine = engine;
+        this.barrier = barrier;
+        this.model = model;
+        this.manager = manager;
+        this.syncTime = Timer.builder("rollout.weight.sync").description("successful weight syncs, from the stream's start to the swap")
+                .register(registry);
+        this.syncBytes = Counter.builder("rollout.weight.sync.bytes").description("tensor bytes received by successful weight syncs")
+                .baseUnit("bytes").register(registry);
+        for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(model.config())) {
+            expected.put(t.name(), t.shape());
+        }
+    }
+
+    /** Claims the right to sync; the caller must {@link #release()} when the stream ends, however it ends. */
+    public WeightSyncSession begin() throws StatusException {
+        if (!inProgress.tryAcquire()) {
+            throw Status.ABORTED.withDescription("another weight sync is in progress; retry when it has finished").asException();
+        }
+        return new WeightSyncSession(expected, engine.weightVersion(), servingDigest);
+    }
+
+    /** How long a sync stream may go without a message before it is abandoned and the sync released. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** Runs {@code task} once the idle timeout has passed, unless the returned future is cancelled first. */
+    public ScheduledFuture<?> afterIdleTimeout(Runnable task) {
+        return timers.schedule(task, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    public void release() {
+        inProgress.release();
+    }
+
+    /**
+     * Builds the new weights off the engine thread (for a partial sync: the current ones with the sent tensors
+     * replaced), then, once no generation request is in flight ({@link WeightSwapBarrier}), swaps them in between two
+     * engine steps. Must be called between {@link #begin()} and {@link #release()}.
+     */
+    public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
+        ModelConfig config = model.config();
+        ModelWeights weights;
+        try {
+            weights = staged.partial() ? model.weights().withReplaced(staged.tensors(), manager)
+                    : ModelWeights.fromHost(config, staged.tensors(), manager);
+        } catch (IllegalArgumentException e) {
+            throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
+        }
+        try {
+            barrier.swap(() -> {
+                engine.swapWeights(weights, staged.version());
+                return null;
+            });
+        } catch (Exception e) {
+            weights.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            log.warn("the weight swap to version {} failed; the old weights still serve", staged.version(), e);
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted (the server may be shutting down); "
+                    + "the old weights still serve: retry the sync").asException();
+        }
+        servingDigest = staged.digest();
+        long nanos = System.nanoTime() - startNanos;
+        syncTime.record(nanos, TimeUnit.NANOSECONDS);
+        syncBytes.increment(staged.bytesReceived());
+        return SyncWeightsResponse.newBuilder()
+                .setVersion(staged.version())
+                .setTensorsUpdated(staged.tensors().size())
+                .setBytesReceived(staged.bytesReceived())
+                .setSeconds(nanos / 1e9)
+                .build();
+    }
+
+    /** The model's tensors, shape by name, as a sync must send them. */
+    public Map<String, long[]> expectedTensors() {
+        return expected;
+    }
+}
