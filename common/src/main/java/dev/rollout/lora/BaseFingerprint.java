@@ -5,6 +5,7 @@ import dev.rollout.weights.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -16,9 +17,14 @@ public final class BaseFingerprint {
     private BaseFingerprint() {}
 
     public static String of(ModelWeights weights) {
+        return of(weights.toHost());
+    }
+
+    /** @param tensors every base tensor, in the order of {@link ModelWeights#expectedTensors} */
+    public static String of(List<HostTensor> tensors) {
         CRC32C crc = new CRC32C();
         long bytes = 0;
-        for (HostTensor t : weights.toHost()) {
+        for (HostTensor t : tensors) {
             crc.update(t.name().getBytes(StandardCharsets.UTF_8));
             ByteBuffer shape = ByteBuffer.allocate(8 * t.shape().length).order(ByteOrder.LITTLE_ENDIAN);
             for (long d : t.shape()) {

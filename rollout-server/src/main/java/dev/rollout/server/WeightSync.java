@@ -2,9 +2,12 @@ package dev.rollout.server;
 
 import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;
+import dev.rollout.lora.LoraConfig;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
+import dev.rollout.proto.v1.LoraAdapterSpec;
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.SyncWeightsResponse;
 import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
@@ -32,6 +35,7 @@ public final class WeightSync {
     private final WeightSwapBarrier barrier;
     private final Timer syncTime;
     private final Counter syncBytes;
+    private final AdapterSync adapters;
 
     /** @param manager where new weights are created: the device the model serves on */
     public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry) {
@@ -46,6 +50,7 @@ public final class WeightSync {
         for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(model.config())) {
             expected.put(t.name(), t.shape());
         }
+        this.adapters = new AdapterSync(model, manager);
     }
 
     /** Claims the right to sync; the caller must {@link #release()} when the stream ends, however it ends. */
@@ -53,7 +58,7 @@ public final class WeightSync {
         if (!inProgress.tryAcquire()) {
             throw Status.ABORTED.withDescription("another weight sync is in progress; retry when it has finished").asException();
         }
-        return new WeightSyncSession(expected, engine.weightVersion());
+        return new WeightSyncSession(expected, engine.weightVersion(), adapters);
     }
 
     public void release() {
@@ -66,31 +71,27 @@ public final class WeightSync {
      * engine steps. Must be called between {@link #begin()} and {@link #release()}.
      */
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
-        ModelConfig config = model.config();
-        Map<String, HostTensor> all = new LinkedHashMap<>();
-        if (staged.partial()) {
-            for (HostTensor t : model.weights().toHost()) {
-                all.put(t.name(), t);
+        if (staged.header().hasLora()) {
+            AdapterSync.Prepared p = adapters.prepare(staged.header(), staged.tensors());
+            swap(p.serving(), staged.version(), () -> adapters.discard(p));
+            adapters.commit(p, staged.version());
+        } else {
+            ModelConfig config = model.config();
+            Map<String, HostTensor> all = new LinkedHashMap<>();
+            if (staged.partial()) {
+                for (HostTensor t : adapters.base().toHost()) {
+                    all.put(t.name(), t);
+                }
             }
-        }
-        all.putAll(staged.tensors());
-        ModelWeights weights;
-        try {
-            weights = ModelWeights.fromHost(config, all, manager);
-        } catch (IllegalArgumentException e) {
-            throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
-        }
-        try {
-            barrier.swap(() -> {
-                engine.swapWeights(weights, staged.version());
-                return null;
-            });
-        } catch (Exception e) {
-            weights.close();
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
+            all.putAll(staged.tensors());
+            ModelWeights weights;
+            try {
+                weights = ModelWeights.fromHost(config, all, manager);
+            } catch (IllegalArgumentException e) {
+                throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
             }
-            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted; the old weights still serve: " + e).asException();
+            swap(weights, staged.version(), weights::close);
+            adapters.baseReplaced();
         }
         long nanos = System.nanoTime() - startNanos;
         syncTime.record(nanos, TimeUnit.NANOSECONDS);
@@ -101,6 +102,45 @@ public final class WeightSync {
                 .setBytesReceived(staged.bytesReceived())
                 .setSeconds(nanos / 1e9)
                 .build();
+    }
+
+    /** Once no generation request is in flight ({@link WeightSwapBarrier}), serves {@code weights} between two engine steps. */
+    private void swap(ModelWeights weights, long version, Runnable onFailure) throws StatusException {
+        try {
+            barrier.swap(() -> {
+                engine.swapWeights(weights, version);
+                return null;
+            });
+        } catch (Exception e) {
+            onFailure.run();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted; the old weights still serve: " + e).asException();
+        }
+    }
+
+    /** Serves an adapter read from files (serve --adapter) at the current version, as an adapter sync would. */
+    void loadAdapter(LoraConfig config, Map<String, HostTensor> tensors) throws StatusException {
+        if (!inProgress.tryAcquire()) {
+            throw Status.ABORTED.withDescription("a weight sync is in progress").asException();
+        }
+        try {
+            SyncWeightsHeader header = SyncWeightsHeader.newBuilder().setPartial(true).setLora(LoraAdapterSpec.newBuilder()
+                    .setR(config.r()).setLoraAlpha((float) config.alpha()).setUseRslora(config.useRslora())
+                    .addAllTargetModules(config.targetModuleNames())).build();
+            AdapterSync.Prepared p = adapters.prepare(header, tensors);
+            long version = engine.weightVersion();
+            swap(p.serving(), version, () -> adapters.discard(p));
+            adapters.commit(p, version);
+        } finally {
+            inProgress.release();
+        }
+    }
+
+    /** The active LoRA adapter, if any, for GetModelInfo. */
+    public AdapterSync.State adapterState() {
+        return adapters.state();
     }
 
     /** The model's tensors, shape by name, as a sync must send them. */

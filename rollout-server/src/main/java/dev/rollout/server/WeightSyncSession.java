@@ -19,18 +19,25 @@ import java.util.Map;
  */
 public final class WeightSyncSession {
     /** What a complete, checked stream delivers: fp32 tensors by Hugging Face name. */
-    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived) {}
+    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived,
+                         SyncWeightsHeader header) {}
 
     private final Map<String, long[]> expected = new LinkedHashMap<>();
     private final long currentVersion;
+    private final AdapterSync adapters; // null: LoRA syncs are refused
     private final Map<String, TensorAssembly> tensors = new LinkedHashMap<>();
     private SyncWeightsHeader header;
     private long bytesReceived;
 
     /** @param expected the model's tensors, shape by name, in the order GetModelInfo lists them */
     public WeightSyncSession(Map<String, long[]> expected, long currentVersion) {
+        this(expected, currentVersion, null);
+    }
+
+    WeightSyncSession(Map<String, long[]> expected, long currentVersion, AdapterSync adapters) {
         this.expected.putAll(expected);
         this.currentVersion = currentVersion;
+        this.adapters = adapters;
     }
 
     public void accept(SyncWeightsChunk chunk) throws StatusException {
@@ -52,6 +59,15 @@ public final class WeightSyncSession {
         if (h.getTensorCount() < 0) {
             throw invalid("header.tensor_count must be >= 0, got " + h.getTensorCount());
         }
+        if (h.hasLora()) {
+            if (adapters == null) {
+                throw invalid("this endpoint does not take LoRA adapters");
+            }
+            // a LoRA sync sends the whole adapter, with the whole base when partial=false
+            Map<String, long[]> loraTensors = adapters.expectedTensors(h, expected);
+            expected.clear();
+            expected.putAll(loraTensors);
+        }
         header = h;
     }
 
@@ -65,7 +81,9 @@ public final class WeightSyncSession {
         if (assembly == null) {
             long[] shape = expected.get(name);
             if (shape == null) {
-                throw invalid("unknown tensor name '" + name + "': GetModelInfo lists the " + expected.size() + " tensors of this model");
+                throw invalid("unknown tensor name '" + name + "': " + (header.hasLora()
+                        ? "a rank-" + header.getLora().getR() + " adapter of " + header.getLora().getTargetModulesList() + " has no such tensor"
+                        : "GetModelInfo lists the " + expected.size() + " tensors of this model"));
             }
             if (dtype == null) {
                 throw invalid("tensor '" + name + "': dtype " + chunk.getDtype() + " is not one of DTYPE_FLOAT32, DTYPE_FLOAT16, DTYPE_BFLOAT16");
@@ -96,17 +114,19 @@ public final class WeightSyncSession {
         if (header.getTensorCount() != 0 && header.getTensorCount() != tensors.size()) {
             throw invalid("header announced " + header.getTensorCount() + " tensors but " + tensors.size() + " arrived");
         }
-        if (!header.getPartial()) {
+        if (!header.getPartial() || header.hasLora()) {
             List<String> missing = expected.keySet().stream().filter(n -> !tensors.containsKey(n)).toList();
             if (!missing.isEmpty()) {
-                throw invalid("a full sync (header.partial=false) must send every tensor; missing " + missing.size() + ": "
+                throw invalid((header.hasLora() ? "a LoRA sync must send every tensor of the adapter"
+                        + (header.getPartial() ? "" : " and of the base") : "a full sync (header.partial=false) must send every tensor")
+                        + "; missing " + missing.size() + ": "
                         + missing.subList(0, Math.min(5, missing.size())) + (missing.size() > 5 ? " ..." : "")
-                        + " (set partial=true to update only some)");
+                        + (header.hasLora() ? "" : " (set partial=true to update only some)"));
             }
         }
         Map<String, HostTensor> out = new LinkedHashMap<>();
         tensors.forEach((name, a) -> out.put(name, a.toFloat32()));
-        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived);
+        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived, header);
     }
 
     public long bytesReceived() {

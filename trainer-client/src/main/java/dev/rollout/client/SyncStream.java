@@ -18,9 +18,9 @@ final class SyncStream implements Iterator<SyncWeightsChunk> {
     private int nextTensor;
     private TensorChunks current;
 
-    SyncStream(long version, boolean partial, List<HostTensor> tensors, PushOptions options) {
-        this.header = SyncWeightsHeader.newBuilder()
-                .setVersion(version).setTensorCount(tensors.size()).setPartial(partial).build();
+    /** @param header the header's other fields (partial, a LoRA spec); version and tensor count are set here */
+    SyncStream(long version, SyncWeightsHeader header, List<HostTensor> tensors, PushOptions options) {
+        this.header = header.toBuilder().setVersion(version).setTensorCount(tensors.size()).build();
         this.tensors = tensors;
         this.wire = options.wireDType();
         this.chunkBytes = options.chunkBytes();

@@ -1,5 +1,6 @@
 package dev.rollout.client;
 
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.weights.HostTensor;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -41,10 +42,18 @@ public final class WeightPusher {
      * @throws WeightPushException if any server failed, naming each failed server and why, and listing the others
      */
     public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial) {
+        return push(version, SyncWeightsHeader.newBuilder().setPartial(partial).build(), tensors);
+    }
+
+    /**
+     * As {@link #push(long, List, boolean)}, with the header's other fields (partial, a LoRA adapter's spec and base
+     * fingerprint) taken from {@code header}.
+     */
+    public List<ServerSyncResult> push(long version, SyncWeightsHeader header, List<HostTensor> tensors) {
         checkTensors(tensors);
         List<SyncCall> calls = new ArrayList<>();
         for (ServerConnection c : client.connections()) {
-            SyncCall call = new SyncCall(c.address(), new SyncStream(version, partial, tensors, options));
+            SyncCall call = new SyncCall(c.address(), new SyncStream(version, header, tensors, options));
             c.async().withDeadlineAfter(options.deadline().toNanos(), TimeUnit.NANOSECONDS).syncWeights(call);
             calls.add(call);
         }

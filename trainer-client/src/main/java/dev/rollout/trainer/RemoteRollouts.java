@@ -7,15 +7,22 @@ import dev.rollout.client.RolloutClient;
 import dev.rollout.client.ServerAddress;
 import dev.rollout.client.ServerSyncResult;
 import dev.rollout.client.WeightPusher;
+import dev.rollout.lora.BaseFingerprint;
+import dev.rollout.lora.LoraAdapter;
+import dev.rollout.lora.LoraConfig;
 import dev.rollout.proto.v1.GenerateBatchResponse;
+import dev.rollout.proto.v1.LoraAdapterSpec;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.weights.DType;
+import dev.rollout.weights.HostTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Rollouts from one or more rollout servers; weights pushed to all of them in parallel after every step. */
@@ -23,6 +30,7 @@ public final class RemoteRollouts implements RolloutSource {
     private final RolloutClient client;
     private final WeightPusher pusher;
     private final Policy policy;
+    private String baseFingerprint; // with LoRA: of the base the servers were given; null until then
 
     public RemoteRollouts(RolloutClient client, Policy policy, int chunkBytes) {
         this.client = client;
@@ -66,9 +74,45 @@ public final class RemoteRollouts implements RolloutSource {
     @Override
     public Publication publish(long version) {
         long start = System.nanoTime();
-        List<ServerSyncResult> results = pusher.push(version, policy.model().weights().toHost(), false);
+        LoraAdapter adapter = policy.model().adapter();
+        List<ServerSyncResult> results = adapter == null
+                ? pusher.push(version, policy.model().weights().toHost(), false)
+                : pushAdapter(version, adapter);
         long bytes = results.stream().mapToLong(ServerSyncResult::bytesSent).max().orElse(0);
         return new Publication(bytes, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Only the adapter's tensors, as a partial sync the servers merge into the base they keep. The first push also
+     * carries the frozen base (a full sync), so every server starts from exactly the base the adapter trains on.
+     */
+    private List<ServerSyncResult> pushAdapter(long version, LoraAdapter adapter) {
+        List<HostTensor> tensors = new ArrayList<>();
+        boolean withBase = baseFingerprint == null;
+        if (withBase) {
+            List<HostTensor> base = policy.model().weights().toHost();
+            tensors.addAll(base);
+            baseFingerprint = BaseFingerprint.of(base);
+        }
+        tensors.addAll(adapter.toHost());
+        SyncWeightsHeader header = SyncWeightsHeader.newBuilder()
+                .setPartial(!withBase)
+                .setLora(spec(adapter.config()))
+                .setBaseFingerprint(baseFingerprint)
+                .build();
+        try {
+            return pusher.push(version, header, tensors);
+        } catch (RuntimeException e) {
+            if (withBase) {
+                baseFingerprint = null;
+            }
+            throw e;
+        }
+    }
+
+    static LoraAdapterSpec spec(LoraConfig c) {
+        return LoraAdapterSpec.newBuilder().setR(c.r()).setLoraAlpha((float) c.alpha()).setUseRslora(c.useRslora())
+                .addAllTargetModules(c.targetModuleNames()).build();
     }
 
     @Override

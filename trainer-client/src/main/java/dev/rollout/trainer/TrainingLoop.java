@@ -196,10 +196,10 @@ public final class TrainingLoop {
                         means.add(result.stats());
                     }
                 }
-                double gradNorm = GradClip.clipGlobalNorm(policy.model().weights().parameters(), config.maxGradNorm());
+                double gradNorm = GradClip.clipGlobalNorm(policy.trainableParameters(), config.maxGradNorm());
                 double lr = schedule.at(state.step());
                 optimizer.step(lr);
-                Gradients.zero(policy.model().weights().parameters());
+                Gradients.zero(policy.trainableParameters());
                 means.add(Map.of("grad_norm", gradNorm, "learning_rate", lr));
                 state.advance();
                 long t = System.nanoTime();

@@ -3,6 +3,7 @@ package dev.rollout.trainer.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.rollout.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -210,6 +211,14 @@ public final class TrainerConfig {
                 throw new ConfigException("rollout.servers", "each server must be host:port, got '" + server + "'");
             }
         }
+        if (loraDropout() >= 1.0) {
+            throw new ConfigException("lora_dropout", "must be below 1; got " + loraDropout());
+        }
+        try {
+            LoraConfig.parseTargets(loraTargetModules());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("lora_target_modules", e.getMessage().replace("lora_target_modules: ", ""));
+        }
         if (rolloutRetryMaxBackoffSeconds() < rolloutRetryBackoffSeconds()) {
             throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
         }
@@ -329,6 +338,18 @@ public final class TrainerConfig {
     public double rolloutRetryMaxBackoffSeconds() { return d("rollout.retry_max_backoff_seconds"); }
     public double rolloutRequestTimeoutSeconds() { return d("rollout.request_timeout_seconds"); }
     public int rolloutSyncChunkBytes() { return i("rollout.sync_chunk_bytes"); }
+    public boolean usePeft() { return b("use_peft"); }
+    public int loraR() { return i("lora_r"); }
+    public double loraAlpha() { return d("lora_alpha"); }
+    public double loraDropout() { return d("lora_dropout"); }
+    public List<String> loraTargetModules() { return strings("lora_target_modules"); }
+    public boolean useRslora() { return b("use_rslora"); }
+    public boolean saveMergedModel() { return b("save_merged_model"); }
+
+    /** The adapter the lora_* keys describe (meaningful with use_peft). */
+    public LoraConfig loraConfig() {
+        return new LoraConfig(loraR(), loraAlpha(), loraDropout(), LoraConfig.parseTargets(loraTargetModules()), useRslora());
+    }
     public boolean useContinuousBatching() { return b("use_continuous_batching"); }
     public int continuousBatchingBlockSize() { return i("continuous_batching.block_size"); }
     public double continuousBatchingMaxMemoryPercent() { return d("continuous_batching.max_memory_percent"); }
