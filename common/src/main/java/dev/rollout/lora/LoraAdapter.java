@@ -197,10 +197,9 @@ public final class LoraAdapter implements AutoCloseable {
         return y.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, -1));
     }
 
+    /** torch's dropout, as PEFT's {@code nn.Dropout}: zeroes each input with probability p, scales the rest by 1/(1-p). */
     private NDArray dropout(NDArray x) {
-        float p = (float) config.dropout();
-        NDArray keep = x.getManager().randomUniform(0f, 1f, x.getShape(), x.getDataType(), x.getDevice()).gte(p);
-        return x.mul(keep.toType(x.getDataType(), false)).div(1 - p);
+        return x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.rollout.client.RetryPolicy;
 import dev.rollout.client.RolloutClient;
 import dev.rollout.client.ServerAddress;
 import dev.rollout.client.ServerSyncResult;
+import dev.rollout.client.WeightPushException;
 import dev.rollout.client.WeightPusher;
 import dev.rollout.lora.BaseFingerprint;
 import dev.rollout.lora.LoraAdapter;
@@ -18,6 +19,7 @@ import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
+import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,6 +104,15 @@ public final class RemoteRollouts implements RolloutSource {
                 .build();
         try {
             return pusher.push(version, header, tensors);
+        } catch (WeightPushException e) {
+            // a server that lost or replaced its base (a restart, another trainer's full sync) refuses the adapter:
+            // the next publication sends the base again
+            boolean baseMissing = e.failures().values().stream()
+                    .anyMatch(t -> Status.fromThrowable(t).getCode() == Status.Code.FAILED_PRECONDITION);
+            if (withBase || baseMissing) {
+                baseFingerprint = null;
+            }
+            throw e;
         } catch (RuntimeException e) {
             if (withBase) {
                 baseFingerprint = null;
