@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three GRPO steps with a LoRA adapter (all linear modules, rank 4, no dropout, β > 0 so the base is the reference) against a
- * real rollout server on loopback; the run is taken once and each test checks one thing it must have done.
+ * Three GRPO steps with a LoRA adapter (all linear modules, rank 4, no dropout, β > 0 so the base is the reference)
+ * against a real rollout server on loopback; the run is taken once and each test checks one thing it must have done.
  */
 class LoraTrainerEndToEndTest {
     private static final int STEPS = 3;
