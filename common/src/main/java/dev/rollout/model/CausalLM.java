@@ -7,6 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Activation;
+import dev.rollout.lora.LoraAdapter;
+import dev.rollout.lora.LoraTarget;
+import java.util.List;
 
 /**
  * A Llama-family decoder over flat token batches: embedding, per layer RMSNorm, fused q/k/v projection (with bias for
@@ -14,12 +17,14 @@ import ai.djl.nn.Activation;
  * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
  *
  * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
- * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}.
+ * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. With a LoRA adapter
+ * ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the frozen base projection.
  */
 public final class CausalLM implements AutoCloseable {
     private final ModelConfig config;
     private final RotaryEmbedding rope;
     private volatile ModelWeights weights;
+    private volatile LoraAdapter adapter; // null: the base model
 
     public CausalLM(ModelConfig config, ModelWeights weights) {
         this.config = config;
@@ -43,6 +48,18 @@ public final class CausalLM implements AutoCloseable {
         this.weights = newWeights;
     }
 
+    /** The LoRA adapter the forward adds, or null for none. The caller makes sure no forward is running. */
+    public void setAdapter(LoraAdapter adapter) {
+        if (adapter != null && !adapter.modelConfig().equals(config)) {
+            throw new IllegalArgumentException("the adapter was made for a different model config");
+        }
+        this.adapter = adapter;
+    }
+
+    public LoraAdapter adapter() {
+        return adapter;
+    }
+
     /**
      * @param tokenIds int64 [T]
      * @param positions int64 [T], each token's position in its sequence
@@ -50,6 +67,7 @@ public final class CausalLM implements AutoCloseable {
      */
     public NDArray forward(NDArray tokenIds, NDArray positions, AttentionContext ctx) {
         ModelWeights w = weights;
+        LoraAdapter a = adapter;
         NDManager caller = tokenIds.getManager();
         long t = tokenIds.getShape().get(0);
         float eps = (float) config.rmsNormEps();
@@ -61,7 +79,7 @@ public final class CausalLM implements AutoCloseable {
             for (int i = 0; i < w.layers().size(); i++) {
                 NDArray next;
                 try (NDScope layerScope = new NDScope()) {
-                    next = layer(i, w.layers().get(i), x, rotation, ctx, t);
+                    next = layer(i, w.layers().get(i), a, x, rotation, ctx, t);
                     NDScope.unregister(next);
                 }
                 NDScope.register(next);
@@ -75,14 +93,14 @@ public final class CausalLM implements AutoCloseable {
         }
     }
 
-    private NDArray layer(int i, ModelWeights.Layer l, NDArray x, RotaryEmbedding.Rotation rotation, AttentionContext ctx,
-            long t) {
+    private NDArray layer(int i, ModelWeights.Layer l, LoraAdapter a, NDArray x, RotaryEmbedding.Rotation rotation,
+            AttentionContext ctx, long t) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
         int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        NDArray qkv = linear(rmsNorm(x, l.inputNorm(), eps), l.qkv());
+        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv());
         if (l.qkvBias() != null) {
             qkv = qkv.add(l.qkvBias());
         }
@@ -94,11 +112,11 @@ public final class CausalLM implements AutoCloseable {
                     qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
         }
         NDArray attn = ctx.attend(i, qkv, rotation);
-        NDArray h = x.add(linear(attn, l.o()));
-        NDArray gateUp = linear(rmsNorm(h, l.postNorm(), eps), l.gateUp());
+        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o()));
+        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp());
         NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
         NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
-        return h.add(linear(gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
+        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
     }
 
     /** hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. */
@@ -109,6 +127,12 @@ public final class CausalLM implements AutoCloseable {
             NDScope.unregister(logits);
             return logits;
         }
+    }
+
+    /** A layer's linear projection, plus the adapter's term for the modules it targets. */
+    private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight) {
+        NDArray y = linear(x, weight);
+        return a == null ? y : a.addTo(layer, modules, x, y);
     }
 
     /** x [.., in] times a Hugging Face [out, in] weight: a transposed view, no copy (as torch's F.linear). */

@@ -47,6 +47,15 @@ public final class ModelWeights implements AutoCloseable {
         this.lmHead = lmHead;
     }
 
+    /**
+     * Weights made of tensors the caller has created on {@code owner}, which they now own: closing them closes it.
+     * For derived weights such as a LoRA merge.
+     */
+    public static ModelWeights of(ModelConfig config, NDManager owner, NDArray embed, List<Layer> layers, NDArray norm,
+                                  NDArray lmHead) {
+        return new ModelWeights(config, owner, embed, layers, norm, lmHead);
+    }
+
     public static List<TensorShape> expectedTensors(ModelConfig c) {
         long h = c.hiddenSize();
         List<TensorShape> out = new ArrayList<>();

@@ -2,13 +2,18 @@ package dev.rollout.server;
 
 import ai.djl.ndarray.NDManager;
 import dev.rollout.engine.Engine;
+import dev.rollout.lora.LoraConfig;
+import dev.rollout.lora.PeftAdapterFiles;
 import dev.rollout.proto.v1.RolloutServiceGrpc;
 import dev.rollout.server.sync.WeightSwapBarrier;
 import dev.rollout.server.sync.WeightSync;
+import dev.rollout.weights.HostTensor;
+import dev.rollout.weights.SafetensorsReader;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.StatusException;
 import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -17,7 +22,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -36,9 +44,12 @@ public final class RolloutServer implements AutoCloseable {
     private final Server server;
     private final HealthStatusManager health;
     private final ExecutorService responseExecutor;
+    private final WeightSync weightSync;
 
-    private RolloutServer(Engine engine, Server server, HealthStatusManager health, ExecutorService responseExecutor) {
+    private RolloutServer(Engine engine, Server server, HealthStatusManager health, ExecutorService responseExecutor,
+                          WeightSync weightSync) {
         this.engine = engine;
+        this.weightSync = weightSync;
         this.server = server;
         this.health = health;
         this.responseExecutor = responseExecutor;
@@ -96,7 +107,28 @@ public final class RolloutServer implements AutoCloseable {
         }
         builder.intercept(new MetricsInterceptor(registry));
         Server server = builder.build().start();
-        return new RolloutServer(engine, server, health, responses);
+        return new RolloutServer(engine, server, health, responses, weightSync);
+    }
+
+    /**
+     * Serves a PEFT LoRA adapter ({@code adapter_config.json}, {@code adapter_model.safetensors}) merged into the
+     * loaded base, at the current weight version, as an adapter sync would.
+     *
+     * @throws IOException naming the file or the tensor that does not fit the base; the base keeps serving
+     */
+    public void loadAdapter(Path dir) throws IOException {
+        LoraConfig config = PeftAdapterFiles.readConfig(dir);
+        Map<String, HostTensor> tensors = new LinkedHashMap<>();
+        try (SafetensorsReader r = SafetensorsReader.open(dir.resolve(PeftAdapterFiles.WEIGHTS_FILE))) {
+            for (String name : r.names()) {
+                tensors.put(name, HostTensor.ofFloats(name, r.get(name).shape(), r.get(name).toFloats()));
+            }
+        }
+        try {
+            weightSync.loadAdapter(config, tensors);
+        } catch (StatusException e) {
+            throw new IOException(dir + ": " + e.getStatus().getDescription(), e);
+        }
     }
 
     public int port() {

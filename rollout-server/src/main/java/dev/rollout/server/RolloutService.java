@@ -2,6 +2,7 @@ package dev.rollout.server;
 
 import dev.rollout.engine.CompletionResult;
 import dev.rollout.engine.Engine;
+import dev.rollout.lora.LoraConfig;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.DType;
@@ -9,6 +10,7 @@ import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.GetModelInfoRequest;
 import dev.rollout.proto.v1.KvCacheInfo;
+import dev.rollout.proto.v1.LoraAdapterSpec;
 import dev.rollout.proto.v1.ModelInfo;
 import dev.rollout.proto.v1.ResetPrefixCacheRequest;
 import dev.rollout.proto.v1.ResetPrefixCacheResponse;
@@ -17,6 +19,7 @@ import dev.rollout.proto.v1.SyncWeightsChunk;
 import dev.rollout.proto.v1.SyncWeightsResponse;
 import dev.rollout.proto.v1.TensorSpec;
 import dev.rollout.proto.v1.Usage;
+import dev.rollout.server.sync.AdapterSync;
 import dev.rollout.server.sync.WeightSwapBarrier;
 import dev.rollout.server.sync.WeightSync;
 import dev.rollout.server.sync.WeightSyncSession;
@@ -132,6 +135,14 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
                 .setDevice(device)
                 .setScheduler(scheduler)
                 .setMaxN(maxN);
+        AdapterSync.State adapter = weightSync.adapterState();
+        if (adapter.adapter() != null) {
+            LoraConfig lora = adapter.adapter();
+            info.setAdapter(LoraAdapterSpec.newBuilder().setR(lora.r()).setLoraAlpha((float) lora.alpha())
+                    .setUseRslora(lora.useRslora()).addAllTargetModules(lora.targetModuleNames()))
+                    .setAdapterVersion(adapter.adapterVersion());
+        }
+        info.setBaseFingerprint(adapter.baseFingerprint());
         for (Map.Entry<String, long[]> t : weightSync.expectedTensors().entrySet()) {
             TensorSpec.Builder spec = TensorSpec.newBuilder().setName(t.getKey()).setDtype(DType.DTYPE_FLOAT32);
             for (long d : t.getValue()) {

@@ -7,8 +7,11 @@ import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
+import dev.rollout.model.Devices;
+import dev.rollout.model.TorchThreads;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +38,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "A preset with random weights (tiny: the embedded model, 30m, 135m) or a Hugging Face checkpoint "
                     + "directory (config.json, *.safetensors, tokenizer.json). Default: ${DEFAULT-VALUE}.")
     String model;
+
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to serve merged into the model's "
+                    + "weights from the start; the base is kept, so adapter syncs replace it and a full sync drops it.")
+    Path adapter;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of a preset's random weights. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -160,6 +168,15 @@ public final class ServeCommand implements Callable<Integer> {
                 maxNumSeqs, schedulerKind, dev).withCpuKvCacheBytes(cpuKvCacheSpace)
                 .withAttentionBackend(AttentionBackend.parse(attentionBackend)), registry);
         RolloutServer server = RolloutServer.start(loaded.served(), engine, loaded.manager(), registry, options);
+        if (adapter != null) {
+            try {
+                server.loadAdapter(adapter);
+            } catch (IOException e) {
+                server.close();
+                throw e;
+            }
+            log.info("serving the LoRA adapter {} on the base", adapter);
+        }
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();
         log.info("serving {} ({}, {} parameters) on {} ({} libtorch thread(s) per op) with the {} scheduler: "

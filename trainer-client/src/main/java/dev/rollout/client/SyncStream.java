@@ -19,9 +19,12 @@ final class SyncStream implements Iterator<SyncWeightsChunk> {
     private int nextTensor;
     private TensorChunks current;
 
-    /** @param digest the tensors' content digest ({@link SyncDigest}), so that the server recognises a retry */
-    SyncStream(long version, boolean partial, List<HostTensor> tensors, byte[] digest, PushOptions options) {
-        this.header = SyncWeightsHeader.newBuilder().setVersion(version).setTensorCount(tensors.size()).setPartial(partial)
+    /**
+     * @param header the header's other fields (partial, a LoRA spec); version, tensor count and digest are set here
+     * @param digest the tensors' content digest ({@link SyncDigest}), so that the server recognises a retry
+     */
+    SyncStream(long version, SyncWeightsHeader header, List<HostTensor> tensors, byte[] digest, PushOptions options) {
+        this.header = header.toBuilder().setVersion(version).setTensorCount(tensors.size())
                 .setContentDigest(ByteString.copyFrom(digest)).build();
         this.tensors = tensors;
         this.wire = options.wireDType();

@@ -1,5 +1,6 @@
 package dev.rollout.client;
 
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.SyncWeightsResponse;
 import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
@@ -49,17 +50,25 @@ public final class WeightPusher {
      * @throws WeightPushException if any server failed, naming each failed server and why, and listing the others
      */
     public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial) {
-        return push(version, tensors, partial, client.servers());
+        return push(version, header(partial), tensors, client.servers());
     }
 
     /** As {@link #push(long, List, boolean)}, to {@code servers} only (some of the client's), e.g. one that restarted. */
     public List<ServerSyncResult> push(long version, List<HostTensor> tensors, boolean partial, List<ServerAddress> servers) {
+        return push(version, header(partial), tensors, servers);
+    }
+
+    /**
+     * As {@link #push(long, List, boolean, List)}, with the header's other fields (partial, a LoRA adapter's spec and
+     * base fingerprint) taken from {@code header}.
+     */
+    public List<ServerSyncResult> push(long version, SyncWeightsHeader header, List<HostTensor> tensors, List<ServerAddress> servers) {
         checkTensors(tensors);
         byte[] digest = SyncDigest.of(tensors, options.wireDType(), options.chunkBytes());
         List<ServerConnection> connections = client.connections(servers);
         List<SyncCall> calls = new ArrayList<>();
         for (ServerConnection c : connections) {
-            calls.add(start(c, version, partial, tensors, digest));
+            calls.add(start(c, version, header, tensors, digest));
         }
         List<SyncCall> inFlight = new ArrayList<>(calls); // what an interruption must cancel
         List<ServerSyncResult> succeeded = new ArrayList<>();
@@ -70,7 +79,7 @@ public final class WeightPusher {
             if (failure != null && Status.fromThrowable(failure).getCode() == Status.Code.DEADLINE_EXCEEDED) {
                 log.warn("weight push of version {} to {} passed its deadline; retrying once (a server that applied it "
                         + "recognises the content digest)", version, call.server());
-                call = start(connections.get(i), version, partial, tensors, digest);
+                call = start(connections.get(i), version, header, tensors, digest);
                 inFlight.add(call);
                 failure = await(call, inFlight, version);
             }
@@ -90,8 +99,12 @@ public final class WeightPusher {
         return succeeded;
     }
 
-    private SyncCall start(ServerConnection c, long version, boolean partial, List<HostTensor> tensors, byte[] digest) {
-        SyncCall call = new SyncCall(c.address(), new SyncStream(version, partial, tensors, digest, options));
+    private static SyncWeightsHeader header(boolean partial) {
+        return SyncWeightsHeader.newBuilder().setPartial(partial).build();
+    }
+
+    private SyncCall start(ServerConnection c, long version, SyncWeightsHeader header, List<HostTensor> tensors, byte[] digest) {
+        SyncCall call = new SyncCall(c.address(), new SyncStream(version, header, tensors, digest, options));
         c.async().withDeadlineAfter(options.deadline().toNanos(), TimeUnit.NANOSECONDS).syncWeights(call);
         return call;
     }

@@ -24,6 +24,11 @@ public final class Policy {
         return model;
     }
 
+    /** What the optimizer updates: the LoRA adapter's tensors when the model has one (the base is frozen), else every weight. */
+    public List<NDArray> trainableParameters() {
+        return model.adapter() != null ? model.adapter().parameters() : model.weights().parameters();
+    }
+
     /** One row to score: the prompt's tokens and the completion's tokens that follow them. */
     public record Sequence(int[] promptIds, int[] completionIds) {}
 

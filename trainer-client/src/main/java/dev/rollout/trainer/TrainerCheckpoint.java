@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rollout.checkpoint.Checkpoint;
+import dev.rollout.lora.LoraAdapter;
+import dev.rollout.lora.LoraMerge;
+import dev.rollout.lora.PeftAdapterFiles;
 import dev.rollout.model.ModelConfig;
+import dev.rollout.model.ModelWeights;
 import dev.rollout.trainer.optim.AdamW;
 import dev.rollout.weights.HostTensor;
 import dev.rollout.weights.SafetensorsReader;
@@ -19,8 +23,10 @@ import java.util.Map;
 
 /**
  * A training checkpoint: the policy in the Hugging Face layout (so {@code rollout-server serve --model DIR} and
- * transformers load it as is), plus {@code optimizer.safetensors} (AdamW's moments) and {@code trainer_state.json}
- * (step, weight version, position in the prompt stream, tokens generated so far). Sampling seeds and the prompt order derive from the config's
+ * transformers load it as is), or with LoRA the adapter in PEFT's layout ({@code serve --adapter DIR},
+ * {@code PeftModel.from_pretrained}) and optionally the merged model in {@code merged/}, plus
+ * {@code optimizer.safetensors} (AdamW's moments) and {@code trainer_state.json} (step, weight version, position in the
+ * prompt stream, tokens generated so far). Sampling seeds and the prompt order derive from the config's
  * seed, the step and the epoch, so these restore the random state too.
  */
 public final class TrainerCheckpoint {
@@ -30,12 +36,28 @@ public final class TrainerCheckpoint {
 
     private TrainerCheckpoint() {}
 
+    /**
+     * @param tokenizerDir the base model's folder: its tokenizer files are copied, and a LoRA adapter names it as its base
+     * @param saveMerged with a LoRA adapter, also write the merged model into {@code merged/}
+     */
     public static Path save(Path outputDir, Policy policy, ModelConfig config, Path tokenizerDir, AdamW optimizer,
-                            TrainingState state) throws IOException {
+                            TrainingState state, boolean saveMerged) throws IOException {
         Path dir = outputDir.resolve("checkpoint-" + state.step());
         Path partial = outputDir.resolve(".checkpoint-" + state.step() + ".partial");
         deleteRecursively(partial);
-        Checkpoint.write(partial, config, policy.model().weights().toHost(), tokenizerDir);
+        LoraAdapter adapter = policy.model().adapter();
+        if (adapter == null) {
+            Checkpoint.write(partial, config, policy.model().weights().toHost(), tokenizerDir);
+        } else {
+            // PEFT's layout: the adapter alone; the base stays where it is
+            PeftAdapterFiles.write(partial, adapter, tokenizerDir.toAbsolutePath().toString());
+            if (saveMerged) {
+                ModelWeights base = policy.model().weights();
+                try (ModelWeights merged = LoraMerge.merge(base, adapter, base.embed().getManager().getParentManager())) {
+                    Checkpoint.write(partial.resolve("merged"), config, merged.toHost(), tokenizerDir);
+                }
+            }
+        }
         List<HostTensor> moments = new ArrayList<>();
         List<NDArray> first = optimizer.firstMoments();
         List<NDArray> second = optimizer.secondMoments();

@@ -232,10 +232,10 @@ public final class TrainingLoop {
     }
 
     private Map<String, Double> optimizerStep() {
-        double gradNorm = GradClip.clipGlobalNorm(models.policy().model().weights().parameters(), config.maxGradNorm());
+        double gradNorm = GradClip.clipGlobalNorm(models.policy().trainableParameters(), config.maxGradNorm());
         double lr = schedule.at(state.step());
         optimizer.step(lr);
-        Gradients.zero(models.policy().model().weights().parameters());
+        Gradients.zero(models.policy().trainableParameters());
         state.advance();
         if (config.syncRefModel() && ReferenceSync.due(state.step(), config.refModelSyncSteps())) {
             ReferenceSync.mix(models.reference().model().weights().parameters(),

@@ -1,7 +1,9 @@
 package dev.rollout.trainer;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.rollout.checkpoint.Checkpoint;
+import dev.rollout.lora.PeftAdapterFiles;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.Devices;
 import dev.rollout.model.ModelWeights;
@@ -54,22 +56,37 @@ public final class TrainingRun implements AutoCloseable {
         this.outputDir = Path.of(config.outputDir());
         Files.createDirectories(outputDir);
         RewardSet rewards = RewardSet.fromConfig(config); // a bad reward entry fails before a large model loads
-        Path modelDir = resumeFrom != null ? resumeFrom : resolveModel(config.model(), outputDir);
+        Path modelDir = resumeFrom != null && !config.usePeft() ? resumeFrom : resolveModel(config.model(), outputDir);
+        checkResumable(config, resumeFrom);
         this.manager = NDManager.newBaseManager(Devices.parse(config.device()));
         boolean ok = false;
         try {
             this.source = Checkpoint.open(modelDir);
             ModelWeights weights = source.loadWeights(manager);
-            weights.parameters().forEach(p -> p.setRequiresGradient(true));
-            this.policy = new Policy(new CausalLM(source.config(), weights));
+            CausalLM model = new CausalLM(source.config(), weights);
             CausalLM reference = null;
-            if (config.beta() != 0) {
-                // the reference is the model training started from, also when resuming
-                try (Checkpoint base = Checkpoint.open(resolveModel(config.model(), outputDir))) {
-                    reference = new CausalLM(base.config(), base.loadWeights(manager));
+            if (config.usePeft()) {
+                model.setAdapter(LoraTraining.adapter(config, source.config(), resumeFrom, manager));
+                model.adapter().parameters().forEach(p -> p.setRequiresGradient(true));
+                if (config.beta() != 0) {
+                    // the reference is the base: the same frozen tensors with the adapter off
+                    reference = new CausalLM(source.config(), weights);
+                }
+                LOG.info("LoRA: rank {} on {}, {} trainable parameters of {}", config.loraR(),
+                        model.adapter().config().targetModuleNames(),
+                        model.adapter().parameters().stream().mapToLong(NDArray::size).sum(),
+                        weights.parameters().stream().mapToLong(NDArray::size).sum());
+            } else {
+                weights.parameters().forEach(p -> p.setRequiresGradient(true));
+                if (config.beta() != 0) {
+                    // the reference is the model training started from, also when resuming
+                    try (Checkpoint base = Checkpoint.open(resolveModel(config.model(), outputDir))) {
+                        reference = new CausalLM(base.config(), base.loadWeights(manager));
+                    }
                 }
             }
-            this.optimizer = new AdamW(weights.parameters(), config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
+            this.policy = new Policy(model);
+            this.optimizer = new AdamW(policy.trainableParameters(), config.adamBeta1(), config.adamBeta2(), config.adamEpsilon(),
                     config.weightDecay());
             TrainingState state = resumeFrom != null ? TrainerCheckpoint.restore(resumeFrom, optimizer) : TrainingState.fresh();
             this.rollouts = rolloutFactory.create(config, policy, source);
@@ -84,6 +101,21 @@ public final class TrainingRun implements AutoCloseable {
             if (!ok) {
                 manager.close();
             }
+        }
+    }
+
+    /** A LoRA checkpoint resumes only with use_peft, and a full one only without. */
+    private static void checkResumable(TrainerConfig config, Path resumeFrom) throws IOException {
+        if (resumeFrom == null) {
+            return;
+        }
+        boolean adapter = PeftAdapterFiles.isAdapterDir(resumeFrom);
+        if (adapter && !config.usePeft()) {
+            throw new IOException(resumeFrom + " holds a LoRA adapter: set use_peft: true (and the model it was trained on) to resume it");
+        }
+        if (!adapter && config.usePeft()) {
+            throw new IOException(resumeFrom + " holds no LoRA adapter (" + PeftAdapterFiles.CONFIG_FILE
+                    + "): it is a full fine-tuning checkpoint; resume it without use_peft");
         }
     }
 
@@ -173,7 +205,8 @@ public final class TrainingRun implements AutoCloseable {
     }
 
     public Path save() throws IOException {
-        Path dir = TrainerCheckpoint.save(outputDir, policy, source.config(), source.dir(), optimizer, loop.state());
+        Path dir = TrainerCheckpoint.save(outputDir, policy, source.config(), source.dir(), optimizer, loop.state(),
+                config.saveMergedModel());
         LOG.info("checkpoint saved to {}", dir);
         return dir;
     }

@@ -40,6 +40,16 @@ final class LoopbackServer implements AutoCloseable {
                 .maxInboundMessageSize(ServerOptions.DEFAULT_MAX_INBOUND_MESSAGE_BYTES).build();
     }
 
+    /** Serves a PEFT adapter on the loaded model, as {@code serve --adapter DIR} does. */
+    LoopbackServer withAdapter(Path adapterDir) throws IOException {
+        server.loadAdapter(adapterDir);
+        return this;
+    }
+
+    dev.rollout.proto.v1.ModelInfo modelInfo() {
+        return stub().getModelInfo(GetModelInfoRequest.getDefaultInstance());
+    }
+
     String address() {
         return "localhost:" + server.port();
     }

@@ -3,10 +3,14 @@ package dev.rollout.server.sync;
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.ByteString;
 import dev.rollout.engine.Engine;
+import dev.rollout.lora.LoraConfig;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
+import dev.rollout.proto.v1.LoraAdapterSpec;
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.proto.v1.SyncWeightsResponse;
+import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.micrometer.core.instrument.Counter;
@@ -42,6 +46,7 @@ public final class WeightSync {
     private final ScheduledThreadPoolExecutor timers;
     /** The content digest the serving version was synced with; empty for the initial weights or a sync without one. */
     private volatile ByteString servingDigest = ByteString.EMPTY;
+    private final AdapterSync adapters;
 
     /**
      * @param manager     where new weights are created: the device the model serves on
@@ -73,6 +78,7 @@ public final class WeightSync {
         for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(model.config())) {
             expected.put(t.name(), t.shape());
         }
+        this.adapters = new AdapterSync(model, manager);
     }
 
     /** Claims the right to sync; the caller must {@link #release()} when the stream ends, however it ends. */
@@ -80,7 +86,7 @@ public final class WeightSync {
         if (!inProgress.tryAcquire()) {
             throw Status.ABORTED.withDescription("another weight sync is in progress; retry when it has finished").asException();
         }
-        return new WeightSyncSession(expected, engine.weightVersion(), servingDigest);
+        return new WeightSyncSession(expected, engine.weightVersion(), servingDigest, adapters);
     }
 
     /** How long a sync stream may go without a message before it is abandoned and the sync released. */
@@ -103,27 +109,20 @@ public final class WeightSync {
      * engine steps. Must be called between {@link #begin()} and {@link #release()}.
      */
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
-        ModelConfig config = model.config();
-        ModelWeights weights;
-        try {
-            weights = staged.partial() ? model.weights().withReplaced(staged.tensors(), manager)
-                    : ModelWeights.fromHost(config, staged.tensors(), manager);
-        } catch (IllegalArgumentException e) {
-            throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
-        }
-        try {
-            barrier.swap(() -> {
-                engine.swapWeights(weights, staged.version());
-                return null;
-            });
-        } catch (Exception e) {
-            weights.close();
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
+        if (staged.header().hasLora()) {
+            AdapterSync.Prepared p = adapters.prepare(staged.header(), staged.tensors());
+            swap(p.serving(), staged.version(), () -> adapters.discard(p));
+            adapters.commit(p, staged.version());
+        } else {
+            ModelWeights weights;
+            try {
+                weights = staged.partial() ? adapters.base().withReplaced(staged.tensors(), manager)
+                        : ModelWeights.fromHost(model.config(), staged.tensors(), manager);
+            } catch (IllegalArgumentException e) {
+                throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
             }
-            log.warn("the weight swap to version {} failed; the old weights still serve", staged.version(), e);
-            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted (the server may be shutting down); "
-                    + "the old weights still serve: retry the sync").asException();
+            swap(weights, staged.version(), weights::close);
+            adapters.baseReplaced();
         }
         servingDigest = staged.digest();
         long nanos = System.nanoTime() - startNanos;
@@ -135,6 +134,47 @@ public final class WeightSync {
                 .setBytesReceived(staged.bytesReceived())
                 .setSeconds(nanos / 1e9)
                 .build();
+    }
+
+    /** Once no generation request is in flight ({@link WeightSwapBarrier}), serves {@code weights} between two engine steps. */
+    private void swap(ModelWeights weights, long version, Runnable onFailure) throws StatusException {
+        try {
+            barrier.swap(() -> {
+                engine.swapWeights(weights, version);
+                return null;
+            });
+        } catch (Exception e) {
+            onFailure.run();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            log.warn("the weight swap to version {} failed; the old weights still serve", version, e);
+            throw Status.UNAVAILABLE.withDescription("the weight swap was interrupted (the server may be shutting down); "
+                    + "the old weights still serve: retry the sync").asException();
+        }
+    }
+
+    /** Serves an adapter read from files (serve --adapter) at the current version, as an adapter sync would. */
+    public void loadAdapter(LoraConfig config, Map<String, HostTensor> tensors) throws StatusException {
+        if (!inProgress.tryAcquire()) {
+            throw Status.ABORTED.withDescription("a weight sync is in progress").asException();
+        }
+        try {
+            SyncWeightsHeader header = SyncWeightsHeader.newBuilder().setPartial(true).setLora(LoraAdapterSpec.newBuilder()
+                    .setR(config.r()).setLoraAlpha((float) config.alpha()).setUseRslora(config.useRslora())
+                    .addAllTargetModules(config.targetModuleNames())).build();
+            AdapterSync.Prepared p = adapters.prepare(header, tensors);
+            long version = engine.weightVersion();
+            swap(p.serving(), version, () -> adapters.discard(p));
+            adapters.commit(p, version);
+        } finally {
+            inProgress.release();
+        }
+    }
+
+    /** The active LoRA adapter, if any, for GetModelInfo. */
+    public AdapterSync.State adapterState() {
+        return adapters.state();
     }
 
     /** The model's tensors, shape by name, as a sync must send them. */

@@ -23,11 +23,13 @@ import java.util.Map;
 public final class WeightSyncSession {
     private static final int DIGEST_BYTES = 32;
     /** What a complete, checked stream delivers: fp32 tensors by Hugging Face name. */
-    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived, ByteString digest) {}
+    public record Staged(long version, boolean partial, Map<String, HostTensor> tensors, long bytesReceived, ByteString digest,
+                         SyncWeightsHeader header) {}
 
     private final Map<String, long[]> expected = new LinkedHashMap<>();
     private final long currentVersion;
     private final ByteString currentDigest;
+    private final AdapterSync adapters; // null: LoRA syncs are refused
     private final Map<String, TensorAssembly> tensors = new LinkedHashMap<>();
     private SyncWeightsHeader header;
     private boolean alreadyApplied;
@@ -40,9 +42,15 @@ public final class WeightSyncSession {
 
     /** @param currentDigest the content digest the serving version was synced with; empty if none */
     public WeightSyncSession(Map<String, long[]> expected, long currentVersion, ByteString currentDigest) {
+        this(expected, currentVersion, currentDigest, null);
+    }
+
+    /** @param adapters where LoRA syncs go; null: they are refused */
+    WeightSyncSession(Map<String, long[]> expected, long currentVersion, ByteString currentDigest, AdapterSync adapters) {
         this.expected.putAll(expected);
         this.currentVersion = currentVersion;
         this.currentDigest = currentDigest;
+        this.adapters = adapters;
     }
 
     public void accept(SyncWeightsChunk chunk) throws StatusException {
@@ -79,6 +87,15 @@ public final class WeightSyncSession {
             throw invalid("weight version " + h.getVersion() + " does not exceed the serving version " + currentVersion
                     + ": versions must strictly increase");
         }
+        if (h.hasLora()) {
+            if (adapters == null) {
+                throw invalid("this endpoint does not take LoRA adapters");
+            }
+            // a LoRA sync sends the whole adapter, with the whole base when partial=false
+            Map<String, long[]> loraTensors = adapters.expectedTensors(h, expected);
+            expected.clear();
+            expected.putAll(loraTensors);
+        }
         header = h;
     }
 
@@ -108,7 +125,9 @@ public final class WeightSyncSession {
         if (assembly == null) {
             long[] shape = expected.get(name);
             if (shape == null) {
-                throw invalid("unknown tensor name '" + name + "': GetModelInfo lists the " + expected.size() + " tensors of this model");
+                throw invalid("unknown tensor name '" + name + "': " + (header.hasLora()
+                        ? "a rank-" + header.getLora().getR() + " adapter of " + header.getLora().getTargetModulesList() + " has no such tensor"
+                        : "GetModelInfo lists the " + expected.size() + " tensors of this model"));
             }
             if (dtype == null) {
                 throw invalid("tensor '" + name + "': dtype " + chunk.getDtype() + " is not one of DTYPE_FLOAT32, DTYPE_FLOAT16, DTYPE_BFLOAT16");
@@ -139,12 +158,14 @@ public final class WeightSyncSession {
         if (header.getTensorCount() != 0 && header.getTensorCount() != tensors.size()) {
             throw invalid("header announced " + header.getTensorCount() + " tensors but " + tensors.size() + " arrived");
         }
-        if (!header.getPartial()) {
+        if (!header.getPartial() || header.hasLora()) {
             List<String> missing = expected.keySet().stream().filter(n -> !tensors.containsKey(n)).toList();
             if (!missing.isEmpty()) {
-                throw invalid("a full sync (header.partial=false) must send every tensor; missing " + missing.size() + ": "
+                throw invalid((header.hasLora() ? "a LoRA sync must send every tensor of the adapter"
+                        + (header.getPartial() ? "" : " and of the base") : "a full sync (header.partial=false) must send every tensor")
+                        + "; missing " + missing.size() + ": "
                         + missing.subList(0, Math.min(5, missing.size())) + (missing.size() > 5 ? " ..." : "")
-                        + " (set partial=true to update only some)");
+                        + (header.hasLora() ? "" : " (set partial=true to update only some)"));
             }
         }
         ByteString digest = header.getContentDigest();
@@ -157,7 +178,7 @@ public final class WeightSyncSession {
         }
         Map<String, HostTensor> out = new LinkedHashMap<>();
         tensors.forEach((name, a) -> out.put(name, a.toFloat32()));
-        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived, digest);
+        return new Staged(header.getVersion(), header.getPartial(), out, bytesReceived, digest, header);
     }
 
     public long bytesReceived() {

@@ -1,6 +1,8 @@
 package dev.rollout.trainer.cli;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.rollout.lora.LoraAdapter;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Prompt;
@@ -165,6 +167,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "max_steps: " + maxSteps,
                 "logging_steps: 1",
                 "save_steps: 0",
+                "save_merged_model: true",
                 "seed: " + seed,
                 "output_dir: '" + dir + "'",
                 "rollout:",
@@ -173,8 +176,28 @@ public final class DemoCommand implements Callable<Integer> {
                 "");
     }
 
-    /** Supervised steps on (prompt, answer + EOS) pairs with their own optimizer; returns the last loss. */
+    /**
+     * Supervised steps on (prompt, answer + EOS) pairs with their own optimizer; returns the last loss. With LoRA the
+     * warm-up trains the base itself (it plays the pretrained model), with the adapter off, then freezes it again.
+     */
     private double warmUp(TrainingRun run) {
+        Policy policy = run.policy();
+        LoraAdapter adapter = policy.model().adapter();
+        if (adapter == null) {
+            return warmUpSteps(run);
+        }
+        List<NDArray> base = policy.model().weights().parameters();
+        policy.model().setAdapter(null);
+        base.forEach(p -> p.setRequiresGradient(true));
+        try {
+            return warmUpSteps(run);
+        } finally {
+            base.forEach(p -> p.setRequiresGradient(false));
+            policy.model().setAdapter(adapter);
+        }
+    }
+
+    private double warmUpSteps(TrainingRun run) {
         Policy policy = run.policy();
         Tokenizer tok = run.source().tokenizer();
         int eos = policy.model().config().eosTokenIds().get(0);

@@ -51,7 +51,10 @@ final class DemoSummary {
         b.append("    metrics.jsonl   one line of TRL's metrics per step\n");
         b.append("    reward.png      reward and throughput over steps\n");
         b.append("    samples.md      greedy completions before and after GRPO\n");
-        b.append("    ").append(dir.relativize(checkpoint)).append("  the final policy (Hugging Face layout)\n");
+        boolean adapter = java.nio.file.Files.isRegularFile(checkpoint.resolve(dev.rollout.lora.PeftAdapterFiles.CONFIG_FILE));
+        b.append("    ").append(dir.relativize(checkpoint)).append(adapter
+                ? "  the final LoRA adapter (PEFT layout), the merged policy in merged/\n"
+                : "  the final policy (Hugging Face layout)\n");
         return b.toString();
     }
 }

@@ -153,6 +153,18 @@ final class ConfigKeys {
             integer("logging_steps", 10, 1, "Print a progress line every this many optimizer steps; metrics.jsonl records every step."),
             word("device", "auto", List.of("auto", "cpu", "gpu"), "Device for training (and the colocated engine): a GPU when present (`auto`), or forced."),
 
+            // LoRA, with TRL's ModelConfig names and PEFT's LoraConfig meanings
+            bool("use_peft", false,
+                    "Train a LoRA adapter on frozen base weights instead of every weight; only the adapter is synced and saved (PEFT's layout)."),
+            integer("lora_r", 16, 1, "LoRA rank r: A is [r, in], B is [out, r]."),
+            positive("lora_alpha", 32.0, 0.0, "LoRA alpha: the adapter's term is scaled by lora_alpha / lora_r (lora_alpha / sqrt(lora_r) with use_rslora)."),
+            number("lora_dropout", 0.05, 0.0, 1.0, false, "Dropout on the adapter's input in the training forward; in [0, 1)."),
+            words("lora_target_modules", List.of("q_proj", "v_proj"),
+                    "Modules to adapt, by PEFT's names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, or all-linear. The default is PEFT's for Llama and Qwen."),
+            bool("use_rslora", false, "Rank-stabilised LoRA: scale by lora_alpha / sqrt(lora_r)."),
+            bool("save_merged_model", false,
+                    "With use_peft, checkpoints also hold the merged model (W + scale · B · A) in `merged/`, in the Hugging Face layout."),
+
             // rollout
             choice("rollout.mode", RolloutMode.class, RolloutMode.SERVER,
                     "`server`: call remote rollout servers and push weights after each step; `colocate`: run the engine in-process on the policy's own weights."),

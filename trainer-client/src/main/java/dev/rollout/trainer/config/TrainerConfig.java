@@ -3,6 +3,7 @@ package dev.rollout.trainer.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.rollout.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -223,6 +224,14 @@ public final class TrainerConfig {
                 throw new ConfigException("rollout.servers", "each server must be host:port, got '" + server + "'");
             }
         }
+        if (loraDropout() >= 1.0) {
+            throw new ConfigException("lora_dropout", "must be below 1; got " + loraDropout());
+        }
+        try {
+            LoraConfig.parseTargets(loraTargetModules());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("lora_target_modules", e.getMessage().replace("lora_target_modules: ", ""));
+        }
         if (rolloutRetryMaxBackoffSeconds() < rolloutRetryBackoffSeconds()) {
             throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
         }
@@ -258,6 +267,11 @@ public final class TrainerConfig {
         if (syncRefModel() && beta() == 0.0) {
             throw new ConfigException("sync_ref_model", "is true while beta = 0, so there is no reference model to"
                     + " synchronize; set sync_ref_model: false, or a non-zero beta");
+        }
+        if (syncRefModel() && usePeft()) {
+            // as TRL: with an adapter the reference is the base itself (the adapter off), which has nothing to mix in
+            throw new ConfigException("sync_ref_model", "is true while use_peft is true, which TRL does not support either:"
+                    + " the reference is the frozen base with the adapter off; set sync_ref_model: false");
         }
         if (lossType() == LossType.VESPO && samplingCorrection() && samplingCorrectionMode().sequenceLevel()) {
             throw new ConfigException("loss_type", "vespo needs vllm_importance_sampling_mode token_truncate or"
@@ -441,6 +455,18 @@ public final class TrainerConfig {
     public double rolloutRetryMaxBackoffSeconds() { return d("rollout.retry_max_backoff_seconds"); }
     public double rolloutRequestTimeoutSeconds() { return d("rollout.request_timeout_seconds"); }
     public int rolloutSyncChunkBytes() { return i("rollout.sync_chunk_bytes"); }
+    public boolean usePeft() { return b("use_peft"); }
+    public int loraR() { return i("lora_r"); }
+    public double loraAlpha() { return d("lora_alpha"); }
+    public double loraDropout() { return d("lora_dropout"); }
+    public List<String> loraTargetModules() { return strings("lora_target_modules"); }
+    public boolean useRslora() { return b("use_rslora"); }
+    public boolean saveMergedModel() { return b("save_merged_model"); }
+
+    /** The adapter the lora_* keys describe (meaningful with use_peft). */
+    public LoraConfig loraConfig() {
+        return new LoraConfig(loraR(), loraAlpha(), loraDropout(), LoraConfig.parseTargets(loraTargetModules()), useRslora());
+    }
     public boolean useContinuousBatching() { return b("use_continuous_batching"); }
     public int continuousBatchingBlockSize() { return i("continuous_batching.block_size"); }
     public double continuousBatchingMaxMemoryPercent() { return d("continuous_batching.max_memory_percent"); }

@@ -9,17 +9,24 @@ import dev.rollout.client.ServerAddress;
 import dev.rollout.client.ServerSyncResult;
 import dev.rollout.client.WeightPushException;
 import dev.rollout.client.WeightPusher;
+import dev.rollout.lora.BaseFingerprint;
+import dev.rollout.lora.LoraAdapter;
+import dev.rollout.lora.LoraConfig;
 import dev.rollout.proto.v1.GenerateBatchResponse;
+import dev.rollout.proto.v1.LoraAdapterSpec;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.trainer.Policy;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.weights.DType;
+import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +58,9 @@ public final class RemoteRollouts implements RolloutSource {
     private final Map<ServerAddress, Long> nextProbeNanos = new LinkedHashMap<>();
     private long published = -1;
     private long firstPublished;
+    /** With LoRA: whether the servers up to date hold the frozen base, so that a publication sends only the adapter. */
+    private boolean serversHaveBase;
+    private String baseFingerprint; // of the frozen base, computed once
 
     public RemoteRollouts(RolloutClient client, Policy policy, int chunkBytes) {
         this.client = client;
@@ -122,7 +132,7 @@ public final class RemoteRollouts implements RolloutSource {
         List<ServerSyncResult> results = List.of();
         if (!targets.isEmpty()) {
             try {
-                results = pusher.push(version, policy.model().weights().toHost(), false, targets);
+                results = pushTo(version, targets, !serversHaveBase);
             } catch (WeightPushException e) {
                 for (Map.Entry<ServerAddress, Throwable> f : e.failures().entrySet()) {
                     if (!isLost(f.getValue())) {
@@ -140,6 +150,50 @@ public final class RemoteRollouts implements RolloutSource {
         }
         long bytes = results.stream().mapToLong(ServerSyncResult::bytesSent).max().orElse(0);
         return new Publication(bytes, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * The policy's weights to {@code targets}. With LoRA, only the adapter's tensors, as a partial sync the servers merge
+     * into the base they keep, unless {@code withBase}: then the frozen base too (a full sync), so that a server starts
+     * from exactly the base the adapter trains on. A server that lost or replaced its base refuses an adapter with
+     * FAILED_PRECONDITION, and the next publication sends the base again.
+     */
+    private List<ServerSyncResult> pushTo(long version, List<ServerAddress> targets, boolean withBase) {
+        LoraAdapter adapter = policy.model().adapter();
+        if (adapter == null) {
+            return pusher.push(version, policy.model().weights().toHost(), false, targets);
+        }
+        List<HostTensor> tensors = new ArrayList<>();
+        if (withBase || baseFingerprint == null) {
+            List<HostTensor> base = policy.model().weights().toHost();
+            baseFingerprint = BaseFingerprint.of(base);
+            if (withBase) {
+                tensors.addAll(base);
+            }
+        }
+        tensors.addAll(adapter.toHost());
+        SyncWeightsHeader header = SyncWeightsHeader.newBuilder()
+                .setPartial(!withBase)
+                .setLora(spec(adapter.config()))
+                .setBaseFingerprint(baseFingerprint)
+                .build();
+        try {
+            List<ServerSyncResult> results = pusher.push(version, header, tensors, targets);
+            serversHaveBase = serversHaveBase || (withBase && targets.equals(upToDate()));
+            return results;
+        } catch (WeightPushException e) {
+            boolean baseMissing = e.failures().values().stream()
+                    .anyMatch(t -> Status.fromThrowable(t).getCode() == Status.Code.FAILED_PRECONDITION);
+            if (baseMissing) {
+                serversHaveBase = false;
+            }
+            throw e;
+        }
+    }
+
+    static LoraAdapterSpec spec(LoraConfig c) {
+        return LoraAdapterSpec.newBuilder().setR(c.r()).setLoraAlpha((float) c.alpha()).setUseRslora(c.useRslora())
+                .addAllTargetModules(c.targetModuleNames()).build();
     }
 
     private List<ServerAddress> upToDate() {
@@ -166,7 +220,7 @@ public final class RemoteRollouts implements RolloutSource {
                 if (published >= 0 && serving < published) {
                     LOG.info("rollout server {} answers with weight version {}, behind the trainer's {}: sending it the "
                             + "current weights", s, serving, published);
-                    pusher.push(published, policy.model().weights().toHost(), false, List.of(s));
+                    pushTo(published, List.of(s), true);
                 }
                 behind.remove(s);
                 nextProbeNanos.remove(s);

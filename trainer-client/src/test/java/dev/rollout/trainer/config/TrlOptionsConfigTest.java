@@ -89,6 +89,13 @@ class TrlOptionsConfigTest {
     }
 
     @Test
+    void syncRefModelIsRefusedWithLoraAsTrlDoes() {
+        ConfigException e = refused("sync_ref_model=true", "beta=0.04", "use_peft=true");
+        assertEquals("sync_ref_model", e.key());
+        assertTrue(e.getMessage().contains("use_peft"), e.getMessage());
+    }
+
+    @Test
     void vespoRefusesTheSequenceLevelSamplerCorrectionAsTrlDoes() {
         assertEquals("loss_type", refused("loss_type=vespo").key());
         assertEquals(LossType.VESPO, with("loss_type=vespo", "vllm_importance_sampling_correction=false").lossType());
