@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * <p>grpc-java parses a request before any listener sees it, so {@link #protect} first makes the service take raw
  * bytes ({@link ServerInterceptors#useInputStreamMessages}): parsing then happens inside {@code onMessage}, where this
  * interceptor catches it. Unparseable bytes get {@code INTERNAL} (gRPC's code for a message it cannot parse), invalid
- * UTF-8 in a string field {@code INVALID_ARGUMENT}; either is one rate-limited WARN line. After closing the call it
- * tells the service the call was cancelled, so per-call state (a weight sync's lock) is released.
+ * UTF-8 in a string field {@code INVALID_ARGUMENT}; either is one rate-limited WARN line. Before closing the call it
+ * tells the service the call was cancelled, so per-call state (a weight sync's lock) is released first.
  */
 final class FailedCallInterceptor implements ServerInterceptor {
     private static final Logger log = LoggerFactory.getLogger(FailedCallInterceptor.class);
@@ -80,12 +80,14 @@ final class FailedCallInterceptor implements ServerInterceptor {
                 } catch (RuntimeException e) {
                     closed = true;
                     Status status = statusFor(call.getMethodDescriptor().getBareMethodName(), e);
+                    // The service hears of the end first, so that its per-call state (a weight sync's lock) is released
+                    // before the client has the status and may start its next call.
+                    super.onCancel();
                     try {
                         call.close(status, new Metadata());
                     } catch (IllegalStateException alreadyClosed) {
                         // The service had answered before it threw: the client has its status already.
                     }
-                    super.onCancel();
                 }
             }
         };

@@ -100,6 +100,16 @@ class UnparseableRequestTest {
     }
 
     @Test
+    void theSyncIsReleasedBeforeTheClientHearsThatItsChunkWasUnparseable() {
+        // Each refusal must find the sync free: the lock is released before the status goes out, so a client that
+        // starts its next sync as soon as it has the answer is never told another sync is in progress.
+        for (int i = 0; i < 300; i++) {
+            Status status = syncWithAnUnparseableChunk();
+            assertEquals(Status.Code.INTERNAL, status.getCode(), "stream " + i + ": " + status);
+        }
+    }
+
+    @Test
     void manyUnparseableRequestsLogNoStackTraceFromGrpc() {
         List<LogRecord> records = new ArrayList<>();
         Handler capture = new Handler() {
