@@ -10,8 +10,9 @@ import java.util.List;
 /**
  * Owns the KV cache's blocks (vLLM v1 / nano-vllm): reference counts, a free list that hands out never-hashed blocks
  * first and cached (hashed) blocks least-recently-freed first, and a prefix cache keyed by the chained hash of each full
- * block's tokens. Sequences share blocks by reference: cached prefixes across requests, and a prompt's blocks among its
- * n samples, where the partly filled last block is copied on the first write. Not thread-safe: the engine thread owns it.
+ * block's tokens ({@link PrefixCacheIndex}). Sequences share blocks by reference: cached prefixes across requests, and
+ * a prompt's blocks among its n samples, where the partly filled last block is copied on the first write. Not
+ * thread-safe: the engine thread owns it.
  */
 final class BlockManager {
 

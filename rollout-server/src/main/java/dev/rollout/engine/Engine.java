@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,14 +101,7 @@ public final class Engine implements AutoCloseable {
                 throw new IllegalArgumentException(problem);
             }
         }
-        long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
-        List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
-        RequestState state = new RequestState(request, sequences, this::cancel);
-        for (int i = 0; i < prompts.size(); i++) {
-            for (int s = 0; s < p.n(); s++) {
-                sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
-            }
-        }
+        RequestState state = RequestState.of(request, sequenceIds, this::cancel);
         commands.post(() -> admit(state));
         return state;
     }
