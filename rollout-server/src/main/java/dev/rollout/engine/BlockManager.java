@@ -3,17 +3,16 @@ package dev.rollout.engine;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Owns the KV cache's blocks (vLLM v1 / nano-vllm): reference counts, a free list that hands out never-hashed blocks
  * first and cached (hashed) blocks least-recently-freed first, and a prefix cache keyed by the chained hash of each full
- * block's tokens. Sequences share blocks by reference: cached prefixes across requests, and a prompt's blocks among its
- * n samples, where the partly filled last block is copied on the first write. Not thread-safe: the engine thread owns it.
+ * block's tokens ({@link PrefixCacheIndex}). Sequences share blocks by reference: cached prefixes across requests, and
+ * a prompt's blocks among its n samples, where the partly filled last block is copied on the first write. Not
+ * thread-safe: the engine thread owns it.
  */
 final class BlockManager {
 
@@ -29,15 +28,10 @@ final class BlockManager {
         }
     }
 
-    private static final long ROOT_HASH = 0x5EED_B10C_CAC4E5L;
-
     private final int numBlocks;
     private final int blockSize;
     private final int[] refCount;
-    private final long[] hash;
-    private final boolean[] hashed;
-    private final int[][] hashedTokens;
-    private final Map<Long, Integer> hashIndex = new HashMap<>();
+    private final PrefixCacheIndex index;
     private final ArrayDeque<Integer> unhashedFree = new ArrayDeque<>();
     private final LinkedHashSet<Integer> hashedFree = new LinkedHashSet<>();
     private final List<BlockCopy> pendingCopies = new ArrayList<>();
@@ -52,9 +46,7 @@ final class BlockManager {
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;
         this.refCount = new int[numBlocks];
-        this.hash = new long[numBlocks];
-        this.hashed = new boolean[numBlocks];
-        this.hashedTokens = new int[numBlocks][];
+        this.index = new PrefixCacheIndex(numBlocks, blockSize);
         for (int i = 0; i < numBlocks; i++) {
             unhashedFree.add(i);
         }
@@ -77,7 +69,7 @@ final class BlockManager {
     }
 
     int numCachedBlocks() {
-        return hashIndex.size();
+        return index.size();
     }
 
     int refCount(int block) {
@@ -99,12 +91,12 @@ final class BlockManager {
         int maxBlocks = (seq.numTokens() - 1) / blockSize;
         int[] ids = new int[maxBlocks];
         long[] hashes = new long[maxBlocks];
-        long parent = ROOT_HASH;
+        long parent = PrefixCacheIndex.ROOT_HASH;
         int found = 0;
         for (int b = 0; b < maxBlocks; b++) {
-            long h = hashBlock(parent, seq, b);
-            Integer id = hashIndex.get(h);
-            if (id == null || !sameTokens(hashedTokens[id], seq, b)) {
+            long h = index.hashBlock(parent, seq, b);
+            Integer id = index.find(h, seq, b);
+            if (id == null) {
                 break;
             }
             ids[found] = id;
@@ -117,12 +109,7 @@ final class BlockManager {
 
     /** Forgets every cached block (after a weight update the cached K/V is stale). Returns how many were forgotten. */
     int resetPrefixCache() {
-        int forgotten = hashIndex.size();
-        hashIndex.clear();
-        for (int b = 0; b < numBlocks; b++) {
-            hashed[b] = false;
-            hashedTokens[b] = null;
-        }
+        int forgotten = index.clear();
         unhashedFree.addAll(hashedFree);
         hashedFree.clear();
         epoch++;
@@ -226,15 +213,11 @@ final class BlockManager {
         seq.numComputedTokens += numNewTokens;
         int fullBlocks = seq.numComputedTokens / blockSize;
         for (int b = seq.numHashedBlocks(); b < fullBlocks; b++) {
-            long parent = b == 0 ? ROOT_HASH : seq.blockHash(b - 1);
-            long h = hashBlock(parent, seq, b);
+            long parent = b == 0 ? PrefixCacheIndex.ROOT_HASH : seq.blockHash(b - 1);
+            long h = index.hashBlock(parent, seq, b);
             seq.addBlockHash(h);
-            int id = seq.block(b);
-            if (seq.cacheEpoch == epoch && !hashed[id] && !hashIndex.containsKey(h)) {
-                hashIndex.put(h, id);
-                hash[id] = h;
-                hashed[id] = true;
-                hashedTokens[id] = tokensOf(seq, b);
+            if (seq.cacheEpoch == epoch) {
+                index.add(h, seq.block(b), seq, b);
             }
         }
     }
@@ -248,7 +231,7 @@ final class BlockManager {
                 throw new IllegalStateException("block " + id + " of " + seq + " is already free");
             }
             if (--refCount[id] == 0) {
-                if (hashed[id]) {
+                if (index.contains(id)) {
                     hashedFree.add(id);
                 } else {
                     unhashedFree.addFirst(id);
@@ -277,38 +260,9 @@ final class BlockManager {
             }
             id = oldest.next();
             oldest.remove();
-            hashIndex.remove(hash[id], id);
-            hashed[id] = false;
-            hashedTokens[id] = null;
+            index.remove(id);
         }
         refCount[id] = 1;
         return id;
-    }
-
-    private long hashBlock(long parent, Sequence seq, int blockIndex) {
-        long h = parent;
-        int start = blockIndex * blockSize;
-        for (int i = start; i < start + blockSize; i++) {
-            h = Mix64.combine(h, seq.tokenAt(i));
-        }
-        return h;
-    }
-
-    private boolean sameTokens(int[] cached, Sequence seq, int blockIndex) {
-        int start = blockIndex * blockSize;
-        for (int i = 0; i < blockSize; i++) {
-            if (cached[i] != seq.tokenAt(start + i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private int[] tokensOf(Sequence seq, int blockIndex) {
-        int[] t = new int[blockSize];
-        for (int i = 0; i < blockSize; i++) {
-            t[i] = seq.tokenAt(blockIndex * blockSize + i);
-        }
-        return t;
     }
 }

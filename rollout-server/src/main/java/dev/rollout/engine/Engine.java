@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +27,6 @@ public final class Engine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
     private final CausalLM model;
-    private final ModelConfig modelConfig;
     private final EngineConfig config;
     private final NDManager manager;
     private final KvCache cache;
@@ -37,7 +35,7 @@ public final class Engine implements AutoCloseable {
     private final ModelRunner runner;
     private final BatchSampler sampler = new BatchSampler(Runtime.getRuntime().availableProcessors());
     private final PromptCheck promptCheck;
-    private final EngineMetrics metrics;
+    private final EngineTelemetry telemetry;
     private final CommandQueue commands = new CommandQueue(() -> this.closed);
     private final Set<RequestState> active = new LinkedHashSet<>();
     private final List<RequestState> resolved = new ArrayList<>();
@@ -46,20 +44,12 @@ public final class Engine implements AutoCloseable {
 
     private volatile boolean closed;
     private volatile long weightVersion;
-    private volatile int running;
-    private volatile int waiting;
-    private volatile int freeBlocks;
-    private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0, 0);
     private volatile Runnable afterStep = () -> {};
     private boolean stopping;
-    private long steps;
-    private long computedPromptTokens;
-    private long generatedTokens;
-    private int peakUsedBlocks;
 
     public Engine(CausalLM model, EngineConfig config, MeterRegistry registry) {
         this.model = model;
-        this.modelConfig = model.config();
+        ModelConfig modelConfig = model.config();
         this.config = config;
         Device device = model.weights().embed().getDevice();
         if (config.device() != null && !config.device().equals(device)) {
@@ -80,9 +70,8 @@ public final class Engine implements AutoCloseable {
         this.runner = new ModelRunner(model, cache, manager, backend);
         this.promptCheck = new PromptCheck(modelConfig.vocabSize(), modelConfig.maxPositionEmbeddings(), config.blockSize(),
                 numBlocks);
-        this.freeBlocks = numBlocks;
-        this.metrics = new EngineMetrics(registry == null ? new SimpleMeterRegistry() : registry,
-                () -> running, () -> waiting, () -> numBlocks - freeBlocks, () -> numBlocks, () -> weightVersion);
+        this.telemetry = new EngineTelemetry(registry == null ? new SimpleMeterRegistry() : registry, numBlocks,
+                KvCache.bytesPerBlock(modelConfig, config.blockSize()), () -> weightVersion);
         String why = config.attentionBackend() == AttentionBackend.AUTO && backend == AttentionBackend.TENSOR
                 ? " (auto: " + AttentionBackend.javaUnavailableReason(cache) + ")" : "";
         LOG.info("engine: {} scheduler, {} KV blocks of {} tokens ({} MiB), max {} tokens and {} sequences per step, on {},"
@@ -112,14 +101,7 @@ public final class Engine implements AutoCloseable {
                 throw new IllegalArgumentException(problem);
             }
         }
-        long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
-        List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
-        RequestState state = new RequestState(request, sequences, this::cancel);
-        for (int i = 0; i < prompts.size(); i++) {
-            for (int s = 0; s < p.n(); s++) {
-                sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
-            }
-        }
+        RequestState state = RequestState.of(request, sequenceIds, this::cancel);
         commands.post(() -> admit(state));
         return state;
     }
@@ -152,19 +134,19 @@ public final class Engine implements AutoCloseable {
     }
 
     public CacheInfo cacheInfo() {
-        return new CacheInfo(config.blockSize(), blocks.numBlocks(), freeBlocks, cache.bytes());
+        return new CacheInfo(config.blockSize(), blocks.numBlocks(), telemetry.freeBlocks(), cache.bytes());
     }
 
     public int runningSequences() {
-        return running;
+        return telemetry.running();
     }
 
     public int waitingSequences() {
-        return waiting;
+        return telemetry.waiting();
     }
 
     public EngineStats stats() {
-        return stats;
+        return telemetry.stats();
     }
 
     public EngineConfig config() {
@@ -220,7 +202,7 @@ public final class Engine implements AutoCloseable {
             cache.close();
             manager.close();
             sampler.close();
-            metrics.close();
+            telemetry.close();
         }
     }
 
@@ -241,26 +223,22 @@ public final class Engine implements AutoCloseable {
     private void runStep() {
         long start = System.nanoTime();
         ScheduledBatch batch = scheduler.schedule();
-        peakUsedBlocks = Math.max(peakUsedBlocks, blocks.numUsedBlocks());
+        telemetry.scheduled(blocks.numUsedBlocks());
         if (batch.isEmpty()) {
             throw new IllegalStateException("sequences are queued but none can be scheduled: " + scheduler.numRunning()
                     + " running, " + scheduler.numWaiting() + " waiting, " + blocks.numFreeBlocks() + " free blocks");
         }
-        computedPromptTokens += batch.numPromptTokens();
+        telemetry.computing(batch.numPromptTokens());
         float[] logits = runner.execute(batch);
         List<BatchSampler.Draw> draws = batch.draws(runner.vocabSize());
         Sampler.Sample[] sampled = sampler.sample(draws, logits, runner.vocabSize());
         List<Sequence> finished = scheduler.update(batch, sampled);
-        steps++;
-        generatedTokens += draws.size();
-        metrics.recordSampled(draws);
-        metrics.preemptions.increment(scheduler.numPreemptions() - stats.preemptions());
-        metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
+        telemetry.sampled(draws, scheduler);
         for (Sequence seq : finished) {
             deliver(seq);
         }
         // before publish(), which completes finished requests: their callers then see this step in the step timer
-        metrics.recordStep(System.nanoTime() - start);
+        telemetry.stepTook(System.nanoTime() - start);
         publish();
         afterStep.run();
     }
@@ -275,7 +253,7 @@ public final class Engine implements AutoCloseable {
         int n = state.request.params().n();
         for (int i = 0; i < state.request.prompts().size(); i++) {
             scheduler.add(state.sequences.subList(i * n, (i + 1) * n));
-            metrics.promptTokens.increment(state.request.prompts().get(i).length);
+            telemetry.admitted(state.request.prompts().get(i).length);
         }
         publish();
     }
@@ -317,11 +295,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void publish() {
-        running = scheduler.numRunning();
-        waiting = scheduler.numWaiting();
-        freeBlocks = blocks.numFreeBlocks();
-        stats = new EngineStats(steps, computedPromptTokens, generatedTokens, scheduler.numCacheHitTokens(),
-                scheduler.numPreemptions(), peakUsedBlocks, peakUsedBlocks * KvCache.bytesPerBlock(modelConfig, config.blockSize()));
+        telemetry.publish(scheduler, blocks);
         // Futures complete after the counts above are updated, so a caller sees the engine state its request left.
         for (RequestState r : resolved) {
             r.resolve();

@@ -1,7 +1,10 @@
 package dev.rollout.engine;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +20,25 @@ final class RequestState implements RequestHandle {
     private final CompletableFuture<List<CompletionResult>> future = new CompletableFuture<>();
     private final Consumer<RequestState> canceller;
 
-    RequestState(GenerationRequest request, List<Sequence> sequences, Consumer<RequestState> canceller) {
+    /**
+     * A request's state with its sequences: {@code n} per prompt, prompt by prompt, numbered from {@code sequenceIds}
+     * and all seeded from one base seed (the request's, or a random one).
+     */
+    static RequestState of(GenerationRequest request, AtomicLong sequenceIds, Consumer<RequestState> canceller) {
+        SamplingParams p = request.params();
+        List<int[]> prompts = request.prompts();
+        long baseSeed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong();
+        List<Sequence> sequences = new ArrayList<>(prompts.size() * p.n());
+        RequestState state = new RequestState(request, sequences, canceller);
+        for (int i = 0; i < prompts.size(); i++) {
+            for (int s = 0; s < p.n(); s++) {
+                sequences.add(new Sequence(sequenceIds.getAndIncrement(), i, s, prompts.get(i), p, baseSeed, state));
+            }
+        }
+        return state;
+    }
+
+    private RequestState(GenerationRequest request, List<Sequence> sequences, Consumer<RequestState> canceller) {
         this.request = request;
         this.sequences = sequences;
         int count = request.prompts().size() * request.params().n();

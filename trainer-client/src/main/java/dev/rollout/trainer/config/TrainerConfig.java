@@ -1,15 +1,11 @@
 package dev.rollout.trainer.config;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.rollout.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +19,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class TrainerConfig {
     private static final Logger LOG = LoggerFactory.getLogger(TrainerConfig.class);
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final Map<String, Object> values;
     private final List<String> deprecations;
@@ -50,13 +45,8 @@ public final class TrainerConfig {
     }
 
     public static TrainerConfig parse(String yaml, List<String> overrides) {
-        Map<String, Object> raw = new LinkedHashMap<>();
-        flatten(readYaml(yaml, null), "", raw);
-        for (String override : overrides) {
-            applyOverride(override, raw);
-        }
         List<String> deprecations = new ArrayList<>();
-        resolveOtherNames(raw, deprecations);
+        Map<String, Object> raw = ConfigReader.read(yaml, overrides, deprecations);
 
         Object trainerRaw = raw.get("trainer");
         TrainerType trainer = trainerRaw == null
@@ -69,222 +59,15 @@ public final class TrainerConfig {
         for (Map.Entry<String, Object> entry : raw.entrySet()) {
             ConfigKey key = ConfigKeys.get(entry.getKey());
             if (key == null) {
-                throw unknownKey(entry.getKey());
+                throw ConfigReader.unknownKey(entry.getKey());
             }
             values.put(key.name(), key.parse(entry.getValue()));
         }
         TrainerConfig config = new TrainerConfig(Collections.unmodifiableMap(values), List.copyOf(deprecations),
                 java.util.Set.copyOf(raw.keySet()));
-        config.checkConsistency();
+        ConfigChecks.check(config);
         ConfigWarnings.of(config).forEach(LOG::warn);
         return config;
-    }
-
-    // ---- reading ----
-
-    private static Object readYaml(String text, String key) {
-        try {
-            return text.isBlank() ? null : YAML.readValue(text, Object.class);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            throw new ConfigException(key, "not valid YAML" + where + ": " + e.getOriginalMessage());
-        }
-    }
-
-    private static void flatten(Object node, String prefix, Map<String, Object> out) {
-        if (node == null) {
-            return;
-        }
-        if (!(node instanceof Map<?, ?> map)) {
-            throw new ConfigException(null, "the config must be a YAML mapping of keys to values, got: " + node);
-        }
-        for (Map.Entry<?, ?> entry : map.entrySet()) {
-            String name = prefix + entry.getKey();
-            if (entry.getValue() instanceof Map<?, ?> && prefix.isEmpty() && ConfigKeys.SECTIONS.contains(name)) {
-                flatten(entry.getValue(), name + ".", out);
-            } else if (entry.getValue() instanceof Map<?, ?> && prefix.isEmpty() && ConfigKeys.MAPPINGS.contains(name)) {
-                out.put(name, entry.getValue());
-            } else if (entry.getValue() instanceof Map<?, ?>) {
-                throw ConfigKeys.get(name) == null && !ConfigKeys.SECTIONS.contains(name)
-                        ? unknownKey(name)
-                        : new ConfigException(name, "takes a single value, not a mapping");
-            } else {
-                out.put(name, entry.getValue());
-            }
-        }
-    }
-
-    private static void applyOverride(String override, Map<String, Object> raw) {
-        int eq = override.indexOf('=');
-        if (eq <= 0) {
-            throw new ConfigException(null, "an override must look like key=value, got '" + override + "'");
-        }
-        String key = override.substring(0, eq).strip();
-        String text = override.substring(eq + 1).strip();
-        // the value is read as a YAML scalar or flow list, as it would be in the file
-        raw.put(key, text.isEmpty() ? null : readYaml(text, key));
-    }
-
-    private static void resolveOtherNames(Map<String, Object> raw, List<String> deprecations) {
-        for (Map.Entry<String, String> legacy : ConfigKeys.LEGACY.entrySet()) {
-            if (raw.containsKey(legacy.getKey())) {
-                String message = "config key '" + legacy.getKey() + "' is deprecated; use '" + legacy.getValue() + "' instead";
-                LOG.warn(message);
-                deprecations.add(message);
-                rename(raw, legacy.getKey(), legacy.getValue());
-            }
-        }
-        for (Map.Entry<String, String> alias : ConfigKeys.ALIASES.entrySet()) {
-            if (raw.containsKey(alias.getKey())) {
-                rename(raw, alias.getKey(), alias.getValue());
-            }
-        }
-    }
-
-    private static void rename(Map<String, Object> raw, String from, String to) {
-        Object value = raw.remove(from);
-        Object current = raw.get(to);
-        if (current != null && !current.equals(value)) {
-            throw new ConfigException(from, "conflicts with '" + to + "' (" + value + " vs " + current + "); set only '" + to + "'");
-        }
-        raw.put(to, value);
-    }
-
-    private static ConfigException unknownKey(String name) {
-        String nearest = ConfigKeys.ALL.stream().map(ConfigKey::name)
-                .min(Comparator.comparingInt(known -> editDistance(known, name))).orElseThrow();
-        String hint = editDistance(nearest, name) <= Math.max(2, name.length() / 4) ? " Did you mean '" + nearest + "'?" : "";
-        return new ConfigException(name, "unknown key." + hint + " Every key is listed in docs/configuration.md.");
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
-
-    // ---- checks across keys ----
-
-    private void checkConsistency() {
-        if (!(topP() > 0)) {
-            throw new ConfigException("top_p", "must be in (0, 1]; got " + topP());
-        }
-        if (rewardWeights() != null && rewardWeights().size() != rewardFuncs().size()) {
-            throw new ConfigException("reward_weights", "has " + rewardWeights().size() + " weights for "
-                    + rewardFuncs().size() + " reward functions " + rewardFuncs() + "; give one weight per function");
-        }
-        if (rewardFuncs().isEmpty()) {
-            throw new ConfigException("reward_funcs", "must name at least one reward function");
-        }
-        if (rewardNames() != null && rewardNames().size() != rewardFuncs().size()) {
-            throw new ConfigException("reward_names", "has " + rewardNames().size() + " names for "
-                    + rewardFuncs().size() + " reward functions " + rewardFuncs() + "; give one name per function");
-        }
-        for (String entry : rewardKwargs().keySet()) {
-            if (!rewardFuncs().contains(entry)) {
-                throw new ConfigException("reward_kwargs", "has arguments for '" + entry + "', which is not in reward_funcs "
-                        + rewardFuncs() + "; key each entry by its reward_funcs entry, spelled the same");
-            }
-        }
-        checkGenerationBatch();
-        checkObjective();
-        Double clipMin = samplingCorrectionClipMin();
-        Double clipMax = samplingCorrectionClipMax();
-        if (clipMin != null && clipMax != null && clipMin >= clipMax) {
-            throw new ConfigException("vllm_importance_sampling_clip_min", "(" + clipMin
-                    + ") must be less than vllm_importance_sampling_clip_max (" + clipMax + ")");
-        }
-        if (samplingCorrection() && samplingCorrectionMode().truncates() && clipMin == null && clipMax == null) {
-            throw new ConfigException("vllm_importance_sampling_mode", samplingCorrectionMode().configName()
-                    + " needs vllm_importance_sampling_clip_min or vllm_importance_sampling_clip_max to be set");
-        }
-        if (epsilon() >= 1.0) {
-            throw new ConfigException("epsilon", "must be below 1 (the ratio is clipped at 1 − epsilon); got " + epsilon());
-        }
-        if (rolloutAuthToken() != null && rolloutAuthTokenFile() != null) {
-            throw new ConfigException("rollout.auth_token", "set either rollout.auth_token or rollout.auth_token_file, not both");
-        }
-        for (String server : rolloutServers()) {
-            int colon = server.lastIndexOf(':');
-            if (colon <= 0 || !server.substring(colon + 1).matches("\\d{1,5}")
-                    || Integer.parseInt(server.substring(colon + 1)) > 65535) {
-                throw new ConfigException("rollout.servers", "each server must be host:port, got '" + server + "'");
-            }
-        }
-        if (loraDropout() >= 1.0) {
-            throw new ConfigException("lora_dropout", "must be below 1; got " + loraDropout());
-        }
-        try {
-            LoraConfig.parseTargets(loraTargetModules());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("lora_target_modules", e.getMessage().replace("lora_target_modules: ", ""));
-        }
-        if (rolloutRetryMaxBackoffSeconds() < rolloutRetryBackoffSeconds()) {
-            throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
-        }
-    }
-
-    private void checkGenerationBatch() {
-        Integer steps = (Integer) values.get("steps_per_generation");
-        Integer size = (Integer) values.get("generation_batch_size");
-        if (steps != null && size != null) {
-            throw new ConfigException("steps_per_generation", "and generation_batch_size cannot both be set; set one");
-        }
-        if (size != null && size % perDeviceTrainBatchSize() != 0) {
-            throw new ConfigException("generation_batch_size", "(" + size
-                    + ") must be a multiple of per_device_train_batch_size (" + perDeviceTrainBatchSize() + ")");
-        }
-        if (stepsPerGeneration() % gradientAccumulationSteps() != 0) {
-            throw new ConfigException(steps != null ? "steps_per_generation" : "generation_batch_size",
-                    "gives " + stepsPerGeneration() + " micro-batches per generation batch, which must be a multiple of"
-                            + " gradient_accumulation_steps (" + gradientAccumulationSteps()
-                            + ") so that every optimizer step uses one generation batch");
-        }
-        int generationBatch = generationBatchSize();
-        if (generationBatch % numGenerations() != 0) {
-            String key = steps == null && size == null ? "per_device_train_batch_size" : "generation_batch_size";
-            String what = steps == null && size == null
-                    ? "× gradient_accumulation_steps = " + generationBatch + " completions per step"
-                    : "(" + generationBatch + " completions)";
-            throw new ConfigException(key, what + " must be a multiple of num_generations (" + numGenerations() + ")");
-        }
-    }
-
-    private void checkObjective() {
-        if (syncRefModel() && beta() == 0.0) {
-            throw new ConfigException("sync_ref_model", "is true while beta = 0, so there is no reference model to"
-                    + " synchronize; set sync_ref_model: false, or a non-zero beta");
-        }
-        if (syncRefModel() && usePeft()) {
-            // as TRL: with an adapter the reference is the base itself (the adapter off), which has nothing to mix in
-            throw new ConfigException("sync_ref_model", "is true while use_peft is true, which TRL does not support either:"
-                    + " the reference is the frozen base with the adapter off; set sync_ref_model: false");
-        }
-        if (lossType() == LossType.VESPO && samplingCorrection() && samplingCorrectionMode().sequenceLevel()) {
-            throw new ConfigException("loss_type", "vespo needs vllm_importance_sampling_mode token_truncate or"
-                    + " token_mask (it folds the token-level correction into its weight); got "
-                    + samplingCorrectionMode().configName());
-        }
-        List<Double> clip = rewardClipRange();
-        if (clip != null && (clip.size() != 2 || clip.get(0) > clip.get(1))) {
-            throw new ConfigException("reward_clip_range", "must be [min, max] with min <= max, got " + clip);
-        }
-        if (trainer() == TrainerType.RLOO && multiObjectiveAggregation() != MultiObjectiveAggregation.SUM_THEN_NORMALIZE) {
-            throw new ConfigException("multi_objective_aggregation", "is a GRPO option; RLOO sums the weighted rewards");
-        }
     }
 
     // ---- access ----
@@ -292,7 +75,7 @@ public final class TrainerConfig {
     /** The value of any key by name, as parsed (for generic consumers such as a config dump). */
     public Object get(String key) {
         if (!values.containsKey(key)) {
-            throw unknownKey(key);
+            throw ConfigReader.unknownKey(key);
         }
         return values.get(key);
     }
