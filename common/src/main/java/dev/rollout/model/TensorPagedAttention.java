@@ -24,6 +24,8 @@ final class TensorPagedAttention implements PagedAttention {
     private final NDArray decodeRows;      // [Bd] their rows, or null when they are rows 0..Bd-1
     private final NDArray decodeBlocks;    // [Bd, maxBlocks] block tables padded with block 0
     private final NDArray decodeMask;      // [Bd, 1, maxBlocks * blockSize] 0 where the key exists, -inf elsewhere
+    private final NDArray decodeWritten;   // [1, Bd, maxBlocks * blockSize, 1] where the key exists (see PagedPrefill)
+    private final NDArray zero;
     private final List<PagedPrefill.Chunk> chunks;
     private final NDArray outputOrder;     // rows of the concatenated outputs in flat order, or null when already so
     private final List<NDArray> owned = new ArrayList<>();
@@ -43,6 +45,7 @@ final class TensorPagedAttention implements PagedAttention {
             long[] rows = new long[decodeCount];
             long[] blocks = new long[decodeCount * maxBlocks];
             float[] mask = new float[decodeCount * keys];
+            boolean[] written = new boolean[decodeCount * keys];
             for (int d = 0; d < decodeCount; d++) {
                 PagedAttentionContext.SequenceSlice s = m.sequences.get(m.decodeSequences[d]);
                 rows[d] = m.rowStart[m.decodeSequences[d]];
@@ -53,6 +56,9 @@ final class TensorPagedAttention implements PagedAttention {
                 for (int j = s.contextLen(); j < keys; j++) {
                     mask[d * keys + j] = Float.NEGATIVE_INFINITY;
                 }
+                for (int j = 0; j < s.contextLen(); j++) {
+                    written[d * keys + j] = true;
+                }
                 order[out] = (int) rows[d];
                 inOrder &= rows[d] == out;
                 out++;
@@ -60,10 +66,14 @@ final class TensorPagedAttention implements PagedAttention {
             decodeRows = inOrder ? null : own(stepManager.create(rows));
             decodeBlocks = own(stepManager.create(blocks, new Shape(decodeCount, maxBlocks)));
             decodeMask = own(stepManager.create(mask, new Shape(decodeCount, 1, keys)));
+            decodeWritten = own(stepManager.create(written, new Shape(1, decodeCount, keys, 1)));
+            zero = own(stepManager.create(0f));
         } else {
             decodeRows = null;
             decodeBlocks = null;
             decodeMask = null;
+            decodeWritten = null;
+            zero = null;
         }
         chunks = PagedPrefill.chunks(m, stepManager, owned);
         for (PagedPrefill.Chunk c : chunks) {
@@ -105,8 +115,13 @@ final class TensorPagedAttention implements PagedAttention {
             NDArray qd = decodeRows == null ? q.get(new NDIndex("0:{}", decodeCount)) : q.get(new NDIndex("{}", decodeRows));
             qd = Scalars.mul(qd.reshape(decodeCount, kvHeads, group, headDim).transpose(1, 0, 2, 3), scale); // [KV, Bd, G, D]
             long keys = decodeMask.getShape().get(2);
-            NDArray kd = kc.get(new NDIndex(":, {}", decodeBlocks)).reshape(kvHeads, decodeCount, keys, headDim);
-            NDArray vd = vc.get(new NDIndex(":, {}", decodeBlocks)).reshape(kvHeads, decodeCount, keys, headDim);
+            // slots past a sequence's context (and the padding block 0) hold another sequence's values: zeroed, so that
+            // not even a NaN there gets through the mask
+            Shape gathered = new Shape(kvHeads, decodeCount, keys, headDim);
+            NDArray written = decodeWritten.broadcast(gathered); // DJL's where does not broadcast
+            NDArray zeros = zero.broadcast(gathered);
+            NDArray kd = NDArrays.where(written, kc.get(new NDIndex(":, {}", decodeBlocks)).reshape(gathered), zeros);
+            NDArray vd = NDArrays.where(written, vc.get(new NDIndex(":, {}", decodeBlocks)).reshape(gathered), zeros);
             NDArray probs = qd.matMul(kd.transpose(0, 1, 3, 2)).add(decodeMask).softmax(-1); // [KV, Bd, G, L]
             outputs.add(probs.matMul(vd).transpose(1, 0, 2, 3).reshape(decodeCount, heads * headDim));
         }

@@ -125,6 +125,30 @@ class CausalLMTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("families")
+    void slotsThatAnEarlierSequenceLeftNaNDoNotReachAttention(ModelConfig c) {
+        // Freed blocks are reused as they are: a slot past this sequence's context may hold anything, NaN included
+        // (an earlier sequence's overflow). The mask must not be the only thing keeping it out (NaN + -inf is NaN).
+        List<HostTensor> host = TestModels.randomWeights(c, 11, 0.2);
+        int blockSize = 4;
+        int[] a = tokens(c, 11, 9);
+        int[] table = {3, 0, 5};
+        try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager); CausalLM model = new CausalLM(c, w)) {
+            float[][] full = denseLogits(model, a);
+            KvCache cache = new KvCache(c, 6, blockSize, manager);
+            for (int l = 0; l < c.numLayers(); l++) {
+                cache.keys(l).set(new NDIndex(":"), Float.NaN);
+                cache.values(l).set(new NDIndex(":"), Float.NaN);
+            }
+            double worst = step(model, cache, List.of(new Part(a, 0, 6, table)), full); // a prefill chunk
+            for (int p = 6; p < a.length; p++) {
+                worst = Math.max(worst, step(model, cache, List.of(new Part(a, p, 1, table)), full)); // decode steps
+            }
+            assertTrue(worst <= 1e-4, "max abs difference " + worst);
+        }
+    }
+
     private record Part(int[] tokens, int start, int count, int[] blockTable) {}
 
     /** Runs one paged step and returns the largest difference from the full-sequence logits of every token in it. */
