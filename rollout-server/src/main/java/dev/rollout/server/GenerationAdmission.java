@@ -52,8 +52,10 @@ final class GenerationAdmission {
      * submitted, the request holds its place and keeps weight swaps waiting (up to --max-sync-wait-seconds); a client
      * that cancels or whose deadline passes has its sequences aborted and their KV blocks freed at once. Whatever fails
      * on the way, an Error included, gives back the place and the barrier once.
+     *
+     * @return the submission, to abort the request early, or null when the request was refused
      */
-    void start(GenerateBatchRequest request, ServerCallStreamObserver<?> call, Consumer<CompletionResult> onCompletion,
+    CancellableSubmission start(GenerateBatchRequest request, ServerCallStreamObserver<?> call, Consumer<CompletionResult> onCompletion,
                Consumer<List<CompletionResult>> onResults, Executor executor) {
         long sequences = RequestValidator.sequences(request);
         try {
@@ -62,7 +64,7 @@ final class GenerationAdmission {
             admission.acquire(sequences);
         } catch (StatusException e) {
             call.onError(e);
-            return;
+            return null;
         }
         GenerationRequest generation;
         try {
@@ -71,7 +73,7 @@ final class GenerationAdmission {
             admission.release(sequences);
             String name = request.getRequestId().isEmpty() ? "a request" : "request " + request.getRequestId();
             call.onError(e instanceof StatusException s ? s : InternalFailure.of(name + " could not be prepared", e));
-            return;
+            return null;
         }
         CancellableSubmission submission = new CancellableSubmission();
         call.setOnCancelHandler(submission::cancel);
@@ -112,6 +114,7 @@ final class GenerationAdmission {
                 });
             });
         });
+        return submission;
     }
 
     private void checkWeightVersion(GenerateBatchRequest request) throws StatusException {

@@ -30,8 +30,6 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,24 +94,9 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
         // The engine reports completions on its own thread, in order; one serial executor per call keeps that order
         // on the response threads, the end of the stream included.
         Executor inOrder = new SerialExecutor(responseExecutor);
-        AtomicBoolean failed = new AtomicBoolean(); // touched on the serial executor only
-        Consumer<CompletionResult> onCompletion = r -> inOrder.execute(() -> {
-            if (call.isCancelled() || failed.get()) {
-                return;
-            }
-            Status finite = FiniteLogprobs.check(r);
-            if (!finite.isOk()) {
-                failed.set(true);
-                call.onError(finite.asException());
-                return;
-            }
-            call.onNext(ProtoMapping.toProto(r, encoder.decode(r.tokenIds())));
-        });
-        generation.start(request, call, onCompletion, results -> {
-            if (!failed.get()) {
-                call.onCompleted();
-            }
-        }, inOrder);
+        String name = request.getRequestId().isEmpty() ? "the request" : "request " + request.getRequestId();
+        CompletionStream stream = new CompletionStream(call, r -> ProtoMapping.toProto(r, encoder.decode(r.tokenIds())), name);
+        stream.attach(generation.start(request, call, r -> inOrder.execute(() -> stream.onCompletion(r)), stream::onResults, inOrder));
     }
 
     @Override
