@@ -40,8 +40,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "build-base-image: debootstrap $SUITE into $root"
-# libstdc++6 and libgomp1: the native PyTorch and tokenizer libraries that DJL unpacks at run time link them.
-debootstrap --variant=minbase --include=openjdk-17-jre-headless,libstdc++6,libgomp1 \
+# libstdc++6 and libgomp1: the native PyTorch and tokenizer libraries that DJL unpacks at run time link them;
+# libjemalloc2: the images preload it (server.Dockerfile says why).
+debootstrap --variant=minbase --include=openjdk-17-jre-headless,libstdc++6,libgomp1,libjemalloc2 \
   "$SUITE" "$root" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} >"$root.log" 2>&1 \
   || { tail -20 "$root.log" >&2; fail "debootstrap failed (full log: $root.log)"; }
 rm -f "$root.log"

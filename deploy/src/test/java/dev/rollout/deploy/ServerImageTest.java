@@ -23,6 +23,13 @@ class ServerImageTest {
     }
 
     @Test
+    void preloadsJemallocIntoEveryProcess() {
+        // grep reads its own memory map: jemalloc is there when LD_PRELOAD took
+        String maps = OneShot.run(image, "sh", "-c", "grep -m 1 -o 'libjemalloc[^ ]*' /proc/self/maps || echo none");
+        assertEquals("libjemalloc.so.2", maps);
+    }
+
+    @Test
     void healthProbeFailsWhenNoServerListens() {
         String output = OneShot.run(image, "sh", "-c",
                 "java -cp '/opt/rollout/lib/*' dev.rollout.deploy.HealthProbe --port 50051 --timeout-seconds 2; echo exit=$?");

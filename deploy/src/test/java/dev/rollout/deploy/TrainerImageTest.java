@@ -21,4 +21,10 @@ class TrainerImageTest {
         assertEquals("10001:10001 /var/lib/rollout written",
                 OneShot.run(image, "sh", "-c", "echo $(id -u):$(id -g) $(pwd) $(touch out && echo written)"));
     }
+
+    @Test
+    void preloadsJemallocIntoEveryProcess() {
+        // grep reads its own memory map: jemalloc is there when LD_PRELOAD took
+        assertEquals("libjemalloc.so.2", OneShot.run(image, "sh", "-c", "grep -m 1 -o 'libjemalloc[^ ]*' /proc/self/maps || echo none"));
+    }
 }

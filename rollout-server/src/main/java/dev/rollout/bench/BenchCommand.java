@@ -1,6 +1,7 @@
 package dev.rollout.bench;
 
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.NativeAllocator;
 import dev.rollout.model.Devices;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,6 +94,8 @@ public final class BenchCommand implements Callable<Integer> {
         BenchSettings settings = new BenchSettings(model, seed, prompts, generations, maxTokens, reps, blockSize,
                 equalMemoryBatch, warmup, rooflineModel, batches, rooflineContext, rooflineSteps, gemmSize,
                 Devices.parse(device), AttentionBackend.parse(attentionBackend));
+        // the allocator decides the peak RSS the bench reports
+        System.err.println("native memory allocator: " + NativeAllocator.describe());
         BenchResult result = BenchRunner.run(settings, line -> System.err.println(line));
         String tables = BenchTables.markdown(result);
         System.out.println(tables);

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.rollout.engine.CacheInfo;
 import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.Devices;
+import dev.rollout.model.NativeAllocator;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
@@ -155,6 +156,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         String token = authTokenFile == null ? null : Files.readString(authTokenFile, StandardCharsets.UTF_8).strip();
         int threads = TorchThreads.configure();
+        log.info("native memory allocator: {}", NativeAllocator.describe());
         EngineConfig.SchedulerKind schedulerKind = parseScheduler(scheduler);
         Device dev = Devices.parse(device);
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";

@@ -2,6 +2,7 @@ package dev.rollout.trainer.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rollout.client.RolloutClient;
+import dev.rollout.model.NativeAllocator;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.server.MetricsServer;
 import dev.rollout.trainer.TrainingRun;
@@ -80,6 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainerConfig cfg = loadConfig();
         LOG.info("libtorch uses {} thread(s) per op", TorchThreads.configure());
+        LOG.info("native memory allocator: {}", NativeAllocator.describe());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (MetricsServer metrics = metricsPort < 0 ? null : new MetricsServer(registry, metricsPort);
              TrainingRun run = new TrainingRun(cfg, resume, registry, Rollouts::create)) {
