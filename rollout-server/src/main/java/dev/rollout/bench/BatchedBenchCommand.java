@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         description = "For each N: one GenerateBatch of N sequences (distinct prompts of --prompt-tokens token ids,"
                 + " greedy, ignore_eos, --max-tokens each) to a server started in this process on loopback; prints"
                 + " output tokens / wall time (prefill included), as llama-batched-bench -npp P -ntg G -npl N measures.")
-final class BatchedBenchCommand implements Callable<Integer> {
+public final class BatchedBenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "30m", paramLabel = "tiny|30m|135m|DIR",
             description = "A preset with random weights or a checkpoint directory. Default: ${DEFAULT-VALUE}.")

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 @Command(name = "checkpoint", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Write a random-weight checkpoint (config.json, model.safetensors, a tokenizer of the model's"
                 + " vocabulary) in the Hugging Face layout, from a preset's shape with optional overrides.")
-final class CheckpointCommand implements Callable<Integer> {
+public final class CheckpointCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "30m", paramLabel = "tiny|30m|135m",
             description = "The shape to start from. Default: ${DEFAULT-VALUE}.")
