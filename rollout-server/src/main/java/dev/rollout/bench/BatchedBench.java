@@ -53,8 +53,9 @@ final class BatchedBench {
             sequences = List.copyOf(sequences);
             require(!sequences.isEmpty() && sequences.stream().allMatch(n -> n > 0),
                     "--sequences must list positive counts, got " + sequences);
-            require(sequences.stream().allMatch(n -> n <= ServerOptions.DEFAULT_MAX_N),
-                    "--sequences above " + ServerOptions.DEFAULT_MAX_N + " (the server's per-request limit): " + sequences);
+            require(sequences.stream().allMatch(n -> n <= ServerOptions.DEFAULT_MAX_REQUEST_SEQUENCES),
+                    "--sequences above " + ServerOptions.DEFAULT_MAX_REQUEST_SEQUENCES + " (the server's sequences per"
+                            + " request): " + sequences);
             require(promptTokens > 0, "--prompt-tokens must be positive, got " + promptTokens);
             require(maxTokens > 0, "--max-tokens must be positive, got " + maxTokens);
             require(reps > 0, "--reps must be positive, got " + reps);

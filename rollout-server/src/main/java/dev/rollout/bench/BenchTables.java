@@ -10,9 +10,10 @@ final class BenchTables {
     static String markdown(BenchResult r) {
         StringBuilder md = new StringBuilder();
         BenchSettings s = r.settings();
-        md.append(String.format(Locale.ROOT, "Model `%s` (%.1fM parameters), %d prompts, max %d new tokens, %d reps, %d cores,"
-                + " load average %.2f before / %.2f after.%n%n", r.modelName(), r.parameters() / 1e6, s.prompts(),
-                s.maxTokens(), s.reps(), r.cores(), r.loadBefore(), r.loadAfter()));
+        String scenarios = r.scenarios().isEmpty() ? "" : String.format(Locale.ROOT, " %d prompts, max %d new tokens, %d reps,",
+                s.prompts(), s.maxTokens(), s.reps());
+        md.append(String.format(Locale.ROOT, "Model `%s` (%.1fM parameters),%s %d cores, load average %.2f before / %.2f"
+                + " after.%n%n", r.modelName(), r.parameters() / 1e6, scenarios, r.cores(), r.loadBefore(), r.loadAfter()));
         if (!r.scenarios().isEmpty()) {
             md.append("#### Comparison 1: as `generate()` does it (static = every sequence in one batch, dense KV for all)\n\n");
             comparison(md, r.scenarios());

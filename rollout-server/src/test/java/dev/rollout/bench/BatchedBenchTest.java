@@ -73,9 +73,9 @@ class BatchedBenchTest {
     }
 
     @Test
-    void moreSequencesThanTheServersPerRequestLimitAreRefused() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> settings(List.of(257), 8, 5, 1));
-        assertTrue(e.getMessage().contains("256"), e.getMessage());
+    void moreSequencesThanTheServerTakesInOneRequestAreRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> settings(List.of(16385), 8, 5, 1));
+        assertTrue(e.getMessage().contains("16384"), e.getMessage());
     }
 
     @Test
