@@ -12,13 +12,17 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code rollout-server bench}: continuous against static batching on TRL's scenarios (8, 32, 64 generations per
- * prompt) in one process, plus this machine's ceilings and a decode roofline. Prints Markdown tables; {@code --out DIR}
- * also writes {@code DIR/bench.json}, {@code DIR/bench.md} and {@code DIR/bench.png}.
+ * prompt) in one process, plus this machine's ceilings, a decode roofline and the scaling table. Prints Markdown tables;
+ * {@code --out DIR} also writes {@code DIR/bench.json}, {@code DIR/bench.md}, {@code DIR/bench.png} and
+ * {@code DIR/scaling.png}. Subcommands: {@code batched} (the peer comparison's workload over gRPC) and
+ * {@code checkpoint} (a random-weight checkpoint for it).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        subcommands = {BatchedBenchCommand.class, CheckpointCommand.class},
         description = "Benchmark continuous against static (generate()-style) batching on the same model in one process:"
                 + " comparison 1 as generate() does it, comparison 2 at equal KV memory; then decode against the"
-                + " machine's roofline.")
+                + " machine's roofline; then the scaling table (decode and prefill tokens/s over batch sizes and contexts,"
+                + " each against its floor).")
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "30m", paramLabel = "tiny|30m|135m|DIR",
@@ -33,7 +37,7 @@ public final class BenchCommand implements Callable<Integer> {
     int prompts;
 
     @Option(names = "--generations", defaultValue = "8,32,64", split = ",",
-            description = "Generations per prompt, one scenario each. Default: ${DEFAULT-VALUE}.")
+            description = "Generations per prompt, one scenario each; 0 skips the scenarios. Default: ${DEFAULT-VALUE}.")
     List<Integer> generations;
 
     @Option(names = "--max-tokens", defaultValue = "128",
@@ -43,7 +47,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "3", description = "Repetitions of each run. Default: ${DEFAULT-VALUE}.")
     int reps;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Write bench.json, bench.md and bench.png here.")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Write bench.json, bench.md, bench.png (the scenarios) and scaling.png (the scaling table) here.")
     Path out;
 
     @Option(names = "--block-size", defaultValue = "16", description = "KV cache block size. Default: ${DEFAULT-VALUE}.")
@@ -74,6 +79,28 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Timed model steps per roofline batch size. Default: ${DEFAULT-VALUE}.")
     int rooflineSteps;
 
+    @Option(names = "--scaling-batches", defaultValue = "1,8,32,64,128,256", split = ",",
+            description = "Batch sizes of the scaling table (decode and prefill at each context, on --roofline-model);"
+                    + " 0 skips the table. Default: ${DEFAULT-VALUE}.")
+    List<Integer> scalingBatches;
+
+    @Option(names = "--scaling-contexts", defaultValue = "256,1024,4096", split = ",",
+            description = "Contexts (tokens per sequence) of the scaling table. Default: ${DEFAULT-VALUE}.")
+    List<Integer> scalingContexts;
+
+    @Option(names = "--scaling-steps", defaultValue = "" + ScalingSettings.DEFAULT_STEPS,
+            description = "Timed model steps per scaling cell (the median is reported). Default: ${DEFAULT-VALUE}.")
+    int scalingSteps;
+
+    @Option(names = "--scaling-kv-limit-mib", defaultValue = "" + (ScalingSettings.DEFAULT_KV_LIMIT_BYTES >> 20),
+            description = "Scaling cells whose KV cache would exceed this are skipped (and say so). Default: ${DEFAULT-VALUE}.")
+    long scalingKvLimitMib;
+
+    @Option(names = "--quick",
+            description = "The scaling table's small grid (batches 1 and 8, contexts 64 and 256, 2 steps a cell: seconds on"
+                    + " 30m) instead of --scaling-batches, --scaling-contexts and --scaling-steps.")
+    boolean quick;
+
     @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu",
             description = "Where the models and KV caches live: auto picks the GPU when PyTorch sees one (the machine's "
                     + "ceilings are measured there too). Default: ${DEFAULT-VALUE}.")
@@ -91,9 +118,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Integer> batches = rooflineBatches.equals(List.of(0)) ? List.of() : rooflineBatches;
-        BenchSettings settings = new BenchSettings(model, seed, prompts, generations, maxTokens, reps, blockSize,
+        List<Integer> scenarios = generations.equals(List.of(0)) ? List.of() : generations;
+        ScalingSettings scaling = quick ? ScalingSettings.QUICK : new ScalingSettings(
+                scalingBatches.equals(List.of(0)) ? List.of() : scalingBatches, scalingContexts, scalingSteps,
+                scalingKvLimitMib << 20, ScalingSettings.DEFAULT_PREFILL_TOKEN_BUDGET);
+        BenchSettings settings = new BenchSettings(model, seed, prompts, scenarios, maxTokens, reps, blockSize,
                 equalMemoryBatch, warmup, rooflineModel, batches, rooflineContext, rooflineSteps, gemmSize,
-                Devices.parse(device), AttentionBackend.parse(attentionBackend));
+                Devices.parse(device), AttentionBackend.parse(attentionBackend), scaling);
         // the allocator decides the peak RSS the bench reports
         System.err.println("native memory allocator: " + NativeAllocator.describe());
         BenchResult result = BenchRunner.run(settings, line -> System.err.println(line));
@@ -103,8 +134,14 @@ public final class BenchCommand implements Callable<Integer> {
             Files.createDirectories(out);
             BenchJson.write(result, out.resolve("bench.json"));
             Files.writeString(out.resolve("bench.md"), tables);
-            BenchPlot.write(result, out.resolve("bench.png"));
-            System.err.println("wrote " + out.resolve("bench.json") + ", bench.md and bench.png");
+            if (!result.scenarios().isEmpty()) {
+                BenchPlot.write(result, out.resolve("bench.png"));
+            }
+            if (result.scaling() != null) {
+                ScalingPlot.write(result.scaling(), out.resolve("scaling.png"));
+            }
+            System.err.println("wrote " + out.resolve("bench.json") + ", bench.md"
+                    + (result.scenarios().isEmpty() ? "" : ", bench.png") + (result.scaling() == null ? "" : ", scaling.png"));
         }
         return 0;
     }

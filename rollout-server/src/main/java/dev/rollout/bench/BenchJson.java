@@ -12,7 +12,8 @@ import java.util.List;
  * {@code bench.json}: {@code scenarios} (comparison 1, as {@code generate()} does it) and
  * {@code equal_memory_scenarios} (comparison 2), each entry with {@code generations}, {@code speedup} and per scheduler
  * ({@code continuous}, {@code static}) {@code tokens_per_second}, {@code wall_seconds_mean}, {@code wall_seconds_std},
- * {@code peak_kv_bytes} and more; the settings, the machine's load and ceilings, and the roofline.
+ * {@code peak_kv_bytes} and more; the settings, the machine's load and ceilings, the roofline, and {@code scaling}
+ * ({@link ScalingJson}).
  */
 final class BenchJson {
     static final int TOP_OPS = 10;
@@ -70,6 +71,9 @@ final class BenchJson {
                 ObjectNode ops = o.putObject("top_op_seconds");
                 p.topOpSeconds().entrySet().stream().limit(TOP_OPS).forEach(e -> ops.put(e.getKey(), e.getValue()));
             }
+        }
+        if (r.scaling() != null) {
+            root.set("scaling", ScalingJson.toJson(r.scaling()));
         }
         return root;
     }

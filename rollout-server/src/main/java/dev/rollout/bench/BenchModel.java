@@ -32,10 +32,19 @@ final class BenchModel implements AutoCloseable {
     }
 
     static BenchModel load(String model, long seed, Device device) throws IOException {
+        return load(model, seed, device, 0);
+    }
+
+    /**
+     * As {@link #load(String, long, Device)}; a preset's {@code max_position_embeddings} is raised to at least
+     * {@code minPositions} (the scaling table's longest context: with random weights, only the RoPE table grows and
+     * a step costs the same). A checkpoint directory keeps its own.
+     */
+    static BenchModel load(String model, long seed, Device device, int minPositions) throws IOException {
         NDManager manager = NDManager.newBaseManager(device);
         try {
             if (ModelPresets.isPreset(model)) {
-                ModelConfig config = ModelPresets.config(model);
+                ModelConfig config = withPositions(ModelPresets.config(model), minPositions);
                 Map<String, HostTensor> tensors = new LinkedHashMap<>();
                 for (HostTensor t : RandomWeights.generate(config, seed)) {
                     tensors.put(t.name(), t);
@@ -61,6 +70,16 @@ final class BenchModel implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    private static ModelConfig withPositions(ModelConfig c, int minPositions) {
+        if (c.maxPositionEmbeddings() >= minPositions) {
+            return c;
+        }
+        return new ModelConfig(c.architecture(), c.modelType(), c.vocabSize(), c.hiddenSize(), c.intermediateSize(),
+                c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim(), c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(),
+                c.tieWordEmbeddings(), minPositions, c.attentionBias(), c.qkNorm(), c.eosTokenIds(), c.bosTokenId(),
+                c.torchDtype());
     }
 
     String name() {

@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** Runs a whole benchmark: the machine's ceilings and the roofline, then every scenario's two comparisons. */
+/**
+ * Runs a whole benchmark: the machine's ceilings, the roofline and the scaling table, then every scenario's two
+ * comparisons.
+ */
 final class BenchRunner {
     private BenchRunner() {}
 
@@ -16,9 +19,12 @@ final class BenchRunner {
         MachineCeilings ceilings = null;
         List<RooflinePoint> roofline = List.of();
         String rooflineName = null;
-        try (BenchModel m = BenchModel.load(s.model(), s.seed(), s.device())) {
-            if (!s.rooflineBatches().isEmpty()) {
-                try (BenchModel r = s.rooflineModel().equals(s.model()) ? null : BenchModel.load(s.rooflineModel(), s.seed(), s.device())) {
+        ScalingTable scaling = null;
+        int positions = s.scaling().skipped() ? 0 : s.scaling().longestContext();
+        try (BenchModel m = BenchModel.load(s.model(), s.seed(), s.device(), positions)) {
+            if (!s.rooflineBatches().isEmpty() || !s.scaling().skipped()) {
+                try (BenchModel r = s.rooflineModel().equals(s.model()) ? null
+                        : BenchModel.load(s.rooflineModel(), s.seed(), s.device(), positions)) {
                     BenchModel subject = r == null ? m : r;
                     rooflineName = subject.name();
                     NDManager parent = subject.model().weights().embed().getManager();
@@ -27,9 +33,16 @@ final class BenchRunner {
                             + " small op %.1f us", ceilings.gemmFlopsPerSecond() / 1e9, ceilings.gemmSize(),
                             ceilings.readBytesPerSecond() / 1e9, ceilings.copyBytesPerSecond() / 1e9,
                             ceilings.smallOpSeconds() * 1e6));
-                    log.accept("roofline on " + rooflineName + ":");
-                    roofline = Roofline.measure(subject.model(), ceilings, s.rooflineBatches(), s.rooflineContext(),
-                            s.rooflineSteps(), s.attentionBackend(), log);
+                    if (!s.rooflineBatches().isEmpty()) {
+                        log.accept("roofline on " + rooflineName + ":");
+                        roofline = Roofline.measure(subject.model(), ceilings, s.rooflineBatches(), s.rooflineContext(),
+                                s.rooflineSteps(), s.attentionBackend(), log);
+                    }
+                    if (!s.scaling().skipped()) {
+                        log.accept("scaling on " + rooflineName + ":");
+                        scaling = ScalingBench.measure(rooflineName, subject.model(), ceilings, s.scaling(), s.blockSize(),
+                                s.attentionBackend(), log);
+                    }
                 }
             }
             ScenarioBench bench = new ScenarioBench(m.model(), s, log);
@@ -47,7 +60,7 @@ final class BenchRunner {
             }
             return new BenchResult(s, m.name(), m.model().config().parameterCount(),
                     Runtime.getRuntime().availableProcessors(), loadBefore, load(), ProcessMemory.resettable(), ceilings,
-                    rooflineName, roofline, asGenerate, equalMemory);
+                    rooflineName, roofline, asGenerate, equalMemory, scaling);
         }
     }
 

@@ -6,20 +6,19 @@ import java.util.List;
 
 /**
  * Everything one benchmark run is parameterised by (the {@code bench} command's flags). {@code rooflineBatches} empty
- * skips the roofline section. {@code device}: where the models and KV caches live; {@code attentionBackend}: the
+ * skips the roofline section, {@code generations} empty the scenarios; {@code scaling}: the scaling table's grid. {@code device}: where the models and KV caches live; {@code attentionBackend}: the
  * engines' paged attention.
  */
 record BenchSettings(String model, long seed, int prompts, List<Integer> generations, int maxTokens, int reps,
                      int blockSize, int equalMemoryBatch, boolean warmup, String rooflineModel,
                      List<Integer> rooflineBatches, int rooflineContext, int rooflineSteps, int gemmSize, Device device,
-                     AttentionBackend attentionBackend) {
+                     AttentionBackend attentionBackend, ScalingSettings scaling) {
 
     BenchSettings {
         generations = List.copyOf(generations);
         rooflineBatches = List.copyOf(rooflineBatches);
         require(prompts > 0, "--prompts must be positive, got " + prompts);
-        require(!generations.isEmpty() && generations.stream().allMatch(g -> g > 0),
-                "--generations must list positive counts, got " + generations);
+        require(generations.stream().allMatch(g -> g > 0), "--generations must list positive counts, got " + generations);
         require(maxTokens > 0, "--max-tokens must be positive, got " + maxTokens);
         require(reps > 0, "--reps must be positive, got " + reps);
         require(blockSize > 0, "--block-size must be positive, got " + blockSize);
@@ -30,6 +29,8 @@ record BenchSettings(String model, long seed, int prompts, List<Integer> generat
         require(gemmSize > 0, "--gemm-size must be positive, got " + gemmSize);
         device = device == null ? Device.cpu() : device;
         attentionBackend = attentionBackend == null ? AttentionBackend.AUTO : attentionBackend;
+        scaling = scaling == null ? new ScalingSettings(List.of(), ScalingSettings.FULL_CONTEXTS, ScalingSettings.DEFAULT_STEPS,
+                ScalingSettings.DEFAULT_KV_LIMIT_BYTES, ScalingSettings.DEFAULT_PREFILL_TOKEN_BUDGET) : scaling;
     }
 
     private static void require(boolean ok, String message) {

@@ -10,20 +10,26 @@ final class BenchTables {
     static String markdown(BenchResult r) {
         StringBuilder md = new StringBuilder();
         BenchSettings s = r.settings();
-        md.append(String.format(Locale.ROOT, "Model `%s` (%.1fM parameters), %d prompts, max %d new tokens, %d reps, %d cores,"
-                + " load average %.2f before / %.2f after.%n%n", r.modelName(), r.parameters() / 1e6, s.prompts(),
-                s.maxTokens(), s.reps(), r.cores(), r.loadBefore(), r.loadAfter()));
-        md.append("#### Comparison 1: as `generate()` does it (static = every sequence in one batch, dense KV for all)\n\n");
-        comparison(md, r.scenarios());
-        md.append(String.format(Locale.ROOT, "%n#### Comparison 2: equal KV memory (both get the cache of %d sequences at"
-                + " longest prompt + max tokens)%n%n", s.equalMemoryBatch()));
-        comparison(md, r.equalMemoryScenarios());
-        md.append("\n#### Details\n\n");
-        details(md, "1", r.scenarios());
-        details(md, "2", r.equalMemoryScenarios());
-        if (r.ceilings() != null) {
+        String scenarios = r.scenarios().isEmpty() ? "" : String.format(Locale.ROOT, " %d prompts, max %d new tokens, %d reps,",
+                s.prompts(), s.maxTokens(), s.reps());
+        md.append(String.format(Locale.ROOT, "Model `%s` (%.1fM parameters),%s %d cores, load average %.2f before / %.2f"
+                + " after.%n%n", r.modelName(), r.parameters() / 1e6, scenarios, r.cores(), r.loadBefore(), r.loadAfter()));
+        if (!r.scenarios().isEmpty()) {
+            md.append("#### Comparison 1: as `generate()` does it (static = every sequence in one batch, dense KV for all)\n\n");
+            comparison(md, r.scenarios());
+            md.append(String.format(Locale.ROOT, "%n#### Comparison 2: equal KV memory (both get the cache of %d sequences at"
+                    + " longest prompt + max tokens)%n%n", s.equalMemoryBatch()));
+            comparison(md, r.equalMemoryScenarios());
+            md.append("\n#### Details\n\n");
+            details(md, "1", r.scenarios());
+            details(md, "2", r.equalMemoryScenarios());
+        }
+        if (!r.roofline().isEmpty()) {
             md.append("\n");
             roofline(md, r);
+        }
+        if (r.scaling() != null) {
+            md.append("\n").append(ScalingTables.markdown(r.scaling()));
         }
         return md.toString();
     }

@@ -32,7 +32,7 @@ class BenchEndToEndTest {
         int exit = new CommandLine(new BenchCommand()).execute("--model", "tiny", "--seed", Long.toString(SEED),
                 "--prompts", Integer.toString(PROMPTS), "--generations", "2,4", "--max-tokens", Integer.toString(MAX_TOKENS),
                 "--reps", "2", "--equal-memory-batch", "3", "--no-warmup", "--roofline-model", "tiny",
-                "--roofline-batches", "1,2", "--roofline-context", "20", "--roofline-steps", "2", "--gemm-size", "64",
+                "--roofline-batches", "1,2", "--roofline-context", "20", "--roofline-steps", "2", "--gemm-size", "64", "--quick",
                 "--out", out.toString());
         assertEquals(0, exit);
         json = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
@@ -165,5 +165,14 @@ class BenchEndToEndTest {
         String md = Files.readString(out.resolve("bench.md"));
         assertTrue(md.contains("| Generations per prompt |"));
         assertTrue(md.contains("Roofline"));
+    }
+
+    @Test
+    void quickRunsTheScalingTablesSmallGridOnTheRooflineModel() {
+        JsonNode scaling = json.get("scaling");
+        assertEquals("tiny", scaling.get("model").asText());
+        assertEquals("[1,8]", scaling.get("batches").toString());
+        assertEquals("[64,256]", scaling.get("contexts").toString());
+        assertEquals(2 * 2 * 2, scaling.get("cells").size());
     }
 }

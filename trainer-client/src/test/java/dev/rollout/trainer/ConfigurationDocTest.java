@@ -61,6 +61,8 @@ class ConfigurationDocTest {
         return Stream.of(
                 new Documented("rollout-server serve", "ServeCommand", ServeCommand::new),
                 new Documented("rollout-server bench", "BenchCommand", BenchCommand::new),
+                new Documented("rollout-server bench batched", "BatchedBenchCommand", dev.rollout.bench.BatchedBenchCommand::new),
+                new Documented("rollout-server bench checkpoint", "CheckpointCommand", dev.rollout.bench.CheckpointCommand::new),
                 new Documented("rollout-server chaos", "ChaosCommand", dev.rollout.chaos.ChaosCommand::new),
                 new Documented("trainer train", "TrainCommand", TrainCommand::new),
                 new Documented("trainer demo", "DemoCommand", DemoCommand::new));
