@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.lora.LoraAdapter;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.KvCache;
 import dev.rollout.model.ModelConfig;
@@ -124,6 +125,30 @@ public final class Engine implements AutoCloseable {
             weightVersion = version;
             int forgotten = blocks.resetPrefixCache();
             LOG.info("weights swapped to version {}; {} cached blocks forgotten", version, forgotten);
+            return null;
+        });
+    }
+
+    /**
+     * As {@link #swapWeights}, and serves {@code newAdapter} over them (null: none), closing the old adapter unless it
+     * is the new one: the weights and the adapter change together, between the same two steps.
+     */
+    public void swapModel(ModelWeights newWeights, LoraAdapter newAdapter, long version) {
+        commands.call(() -> {
+            ModelWeights old = model.weights();
+            LoraAdapter oldAdapter = model.adapter();
+            model.setWeights(newWeights);
+            model.setAdapter(newAdapter);
+            if (old != newWeights) {
+                old.close();
+            }
+            if (oldAdapter != null && oldAdapter != newAdapter) {
+                oldAdapter.close();
+            }
+            weightVersion = version;
+            int forgotten = blocks.resetPrefixCache();
+            LOG.info("weights swapped to version {}{}; {} cached blocks forgotten", version,
+                    newAdapter == null ? "" : " (base with a LoRA adapter)", forgotten);
             return null;
         });
     }

@@ -41,8 +41,8 @@ public final class ServeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR",
-            description = "A PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to serve merged into the model's "
-                    + "weights from the start; the base is kept, so adapter syncs replace it and a full sync drops it.")
+            description = "A PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to serve from the start, "
+                    + "unmerged over the model's weights; adapter syncs replace it and a full sync drops it.")
     Path adapter;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of a preset's random weights. Default: ${DEFAULT-VALUE}.")

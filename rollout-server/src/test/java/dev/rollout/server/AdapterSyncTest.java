@@ -3,6 +3,8 @@ package dev.rollout.server;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +14,7 @@ import ai.djl.ndarray.NDManager;
 import dev.rollout.lora.BaseFingerprint;
 import dev.rollout.lora.LoraAdapter;
 import dev.rollout.lora.LoraConfig;
+import dev.rollout.lora.LoraMerge;
 import dev.rollout.lora.PeftAdapterFiles;
 import dev.rollout.lora.TestAdapters;
 import dev.rollout.model.CausalLM;
@@ -39,7 +42,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Adapter syncs over a real server: what is served is the base with the adapter merged in, afresh each version. */
+/**
+ * Adapter syncs over a real server: what is served computes as the base with the adapter merged in, afresh each
+ * version, while the base itself is held once and never written.
+ */
 class AdapterSyncTest {
     private static final int CHUNK = 4099;
     private static final LoraConfig LORA = new LoraConfig(4, 8, 0, LoraConfig.parseTargets(List.of("all-linear")), false);
@@ -72,8 +78,16 @@ class AdapterSyncTest {
         return TestAdapters.random(LORA, server.config, seed, 0.3);
     }
 
+    /** The weights the server's forward computes with: its base, with the adapter it serves merged in by LoraMerge. */
     private List<float[]> servedWeights() {
-        return server.loaded.served().model().weights().toHost().stream().map(HostTensor::toFloats).toList();
+        CausalLM model = server.loaded.served().model();
+        if (model.adapter() == null) {
+            return model.weights().toHost().stream().map(HostTensor::toFloats).toList();
+        }
+        try (NDManager m = NDManager.newBaseManager(Device.cpu());
+             ModelWeights merged = LoraMerge.merge(model.weights(), model.adapter(), m)) {
+            return merged.toHost().stream().map(HostTensor::toFloats).toList();
+        }
     }
 
     private static void assertWeightsClose(List<HostTensor> expected, List<float[]> got, double tolerance) {
@@ -157,6 +171,18 @@ class AdapterSyncTest {
         Map<String, HostTensor> second = adapter(4);
         adapterStream(2, second, spec(LORA), "").send(server.async());
         assertWeightsClose(TestAdapters.mergeByHand(base, LORA, second), servedWeights(), 1e-5);
+    }
+
+    @Test
+    void adapterSyncsServeTheBaseTheServerHoldsInsteadOfACopy() throws Exception {
+        CausalLM model = server.loaded.served().model();
+        ModelWeights before = model.weights();
+        adapterStream(1, adapter(3), spec(LORA), "").send(server.async());
+        LoraAdapter first = model.adapter();
+        adapterStream(2, adapter(4), spec(LORA), "").send(server.async());
+        assertSame(before, model.weights());
+        assertNotSame(first, model.adapter());
+        assertWeightsClose(base, model.weights().toHost().stream().map(HostTensor::toFloats).toList(), 0);
     }
 
     @Test
@@ -248,7 +274,7 @@ class AdapterSyncTest {
     }
 
     @Test
-    void aPeftAdapterDirectoryLoadsMergedIntoTheBase(@TempDir Path dir) throws IOException {
+    void aPeftAdapterDirectoryLoadsOntoTheBase(@TempDir Path dir) throws IOException {
         Map<String, HostTensor> tensors = adapter(8);
         try (NDManager m = NDManager.newBaseManager(Device.cpu());
              LoraAdapter a = LoraAdapter.fromHost(LORA, server.config, tensors, m)) {

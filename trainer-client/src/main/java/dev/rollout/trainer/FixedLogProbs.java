@@ -14,11 +14,12 @@ final class FixedLogProbs {
     }
 
     /**
-     * @param policy    the policy before the update, for the old log-probs; null when the loss does not need them
-     * @param reference the reference model, when β ≠ 0; else null
+     * @param policy     the policy before the update, for the old log-probs; null when the loss does not need them
+     * @param reference  the reference model, when β ≠ 0; else null
+     * @param correction the policy, for {@link MicroBatch#correctionLogProbs}; null when they are not needed
      */
-    static void compute(GenerationBatch batch, Policy policy, Policy reference, double temperature) {
-        if (policy == null && reference == null) {
+    static void compute(GenerationBatch batch, Policy policy, Policy reference, Policy correction, double temperature) {
+        if (policy == null && reference == null && correction == null) {
             return;
         }
         boolean mode = JniUtils.isGradMode();
@@ -27,6 +28,9 @@ final class FixedLogProbs {
             for (MicroBatch mb : batch.micro) {
                 if (policy != null) {
                     mb.oldLogProbs = kept(policy, mb, batch, temperature);
+                }
+                if (correction != null) {
+                    mb.correctionLogProbs = kept(correction, mb, batch, temperature);
                 }
                 if (reference != null) {
                     mb.refLogProbs = kept(reference, mb, batch, temperature);

@@ -84,6 +84,11 @@ final class GenerationBatch implements AutoCloseable {
         final NDArray samplingLogProbs;
         /** [B, T] the policy's log-probs before this generation's first update, when the loss needs them; else null. */
         NDArray oldLogProbs;
+        /**
+         * [B, T] the policy's log-probs without dropout, for the sampler correction when {@link #oldLogProbs} is null and
+         * the training forward has LoRA dropout (whose noise is no train/inference mismatch); else null.
+         */
+        NDArray correctionLogProbs;
         /** [B, T] the reference model's log-probs when β ≠ 0; else null. */
         NDArray refLogProbs;
         /** The sampler-correction ratio, computed once from the log-probs before the first update; null until then. */

@@ -48,7 +48,9 @@ final class GrpoAlgorithm implements Algorithm {
         if (config.samplingCorrection()) {
             if (mb.samplingRatio == null) {
                 // the first pass over the micro-batch: before any update, the current log-probs are the old ones
-                NDArray old = mb.oldLogProbs != null ? mb.oldLogProbs : lp.logProbs().stopGradient();
+                // (from a forward without dropout when the training forward has it)
+                NDArray old = mb.oldLogProbs != null ? mb.oldLogProbs
+                        : mb.correctionLogProbs != null ? mb.correctionLogProbs : lp.logProbs().stopGradient();
                 SamplingCorrection correction = SamplingCorrection.compute(old, mb.samplingLogProbs, mb.mask,
                         config.samplingCorrectionMode(), config.samplingCorrectionClipMin(),
                         config.samplingCorrectionClipMax());

@@ -29,6 +29,14 @@ public final class Policy {
         return model.adapter() != null ? model.adapter().parameters() : model.weights().parameters();
     }
 
+    /**
+     * Whether the training forward (under autograd) differs from scoring and generation: a LoRA adapter with dropout.
+     * Without autograd no dropout acts, so the sampler and a no-gradient forward see the same policy.
+     */
+    public boolean trainsWithDropout() {
+        return model.adapter() != null && model.adapter().config().dropout() > 0;
+    }
+
     /** One row to score: the prompt's tokens and the completion's tokens that follow them. */
     public record Sequence(int[] promptIds, int[] completionIds) {}
 

@@ -128,7 +128,12 @@ public final class TrainingLoop {
         try (GenerationBatch batch = new GenerationBatch(completions, order, stopIds, config, manager)) {
             // TRL computes old log-probs whenever an optimizer step could come between generation and the loss
             boolean needOld = config.numIterations() > 1 || optimizerStepsPerPass() > 1 || algorithm.needsOldLogProbs();
-            FixedLogProbs.compute(batch, needOld ? models.policy() : null, models.reference(), config.temperature());
+            // The sampler correction compares the server's log-probs with the policy's. With LoRA dropout the training
+            // forward's are noised by it (TRL's too: it scores in train mode), so they come from a forward without it.
+            boolean needCorrection = !needOld && config.samplingCorrection() && algorithm.usesSamplingCorrection()
+                    && models.policy().trainsWithDropout();
+            FixedLogProbs.compute(batch, needOld ? models.policy() : null, models.reference(),
+                    needCorrection ? models.policy() : null, config.temperature());
             Advantages advantages = algorithm.advantages(scores, batch, metrics);
             metrics.put("frac_reward_zero_std", advantages.fractionZeroStdGroups());
             Map<String, Double> optimized = optimize(batch, advantages.values(), publications);

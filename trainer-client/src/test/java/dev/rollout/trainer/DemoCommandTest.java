@@ -50,6 +50,25 @@ class DemoCommandTest {
     }
 
     @Test
+    void loraSwitchTrainsAnAllLinearAdapterAtTheLoraLearningRate() throws Exception {
+        Path out = tmp.resolve("demo-lora");
+        int exit = Main.run("demo", "--lora", "--max-steps", "2", "--warmup-steps", "2", "--out", out.toString(),
+                "--port", Integer.toString(freePort()), "--metrics-port", Integer.toString(freePort()),
+                "--trainer-metrics-port", "-1");
+
+        assertEquals(0, exit);
+        ObjectMapper json = new ObjectMapper();
+        var adapter = json.readTree(out.resolve("checkpoint-2").resolve("adapter_config.json").toFile());
+        assertEquals(16, adapter.path("r").asInt());
+        assertEquals(32.0, adapter.path("lora_alpha").asDouble());
+        List<String> targets = new ArrayList<>();
+        adapter.path("target_modules").forEach(t -> targets.add(t.asText()));
+        assertEquals(List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), targets);
+        String firstStep = Files.readAllLines(out.resolve("metrics.jsonl")).get(0);
+        assertEquals(1e-3, json.readTree(firstStep).path("learning_rate").asDouble(), 1e-12);
+    }
+
+    @Test
     void twoRunsWithTheSameSeedAreIdentical() throws Exception {
         List<List<String>> metrics = new ArrayList<>();
         List<byte[]> weights = new ArrayList<>();

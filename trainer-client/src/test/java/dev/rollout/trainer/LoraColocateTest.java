@@ -39,6 +39,19 @@ class LoraColocateTest {
         }
     }
 
+    @Test
+    void theSamplerCorrectionComparesTheServerWithThePolicyWithoutItsDropout() throws Exception {
+        Path model = ModelPresets.materialize("tiny", 0, tmp.resolve("model"));
+        // a high rate so that B is far from zero after the first step and dropout moves the training forward's log-probs
+        List<StepRecord> steps = steps(TestRuns.config(model, tmp.resolve("dropout-run"), 3, "use_peft=true", "lora_r=4",
+                "lora_target_modules=[all-linear]", "lora_dropout=0.5", "learning_rate=0.05", "rollout.mode=colocate"));
+        assertEquals(3, steps.size());
+        for (StepRecord r : steps) {
+            double difference = r.metrics().get("sampling/sampling_logp_difference/mean");
+            assertTrue(difference < 1e-5, "step " + r.step() + ": mean |sampling - trainer| log-prob difference " + difference);
+        }
+    }
+
     private static List<StepRecord> steps(TrainerConfig config) throws Exception {
         List<StepRecord> out = new ArrayList<>();
         try (TrainingRun run = TestRuns.open(config, null)) {

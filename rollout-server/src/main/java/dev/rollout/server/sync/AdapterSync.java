@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import dev.rollout.lora.BaseFingerprint;
 import dev.rollout.lora.LoraAdapter;
 import dev.rollout.lora.LoraConfig;
-import dev.rollout.lora.LoraMerge;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
@@ -19,10 +18,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The LoRA side of weight syncs. While an adapter is active the server keeps the base weights apart from the ones it
- * serves, and serves {@code W + scale · B · A} merged from that base afresh for every adapter version, so versions
- * never accumulate. A sync without an adapter replaces the base and drops the adapter. Calls come from
- * {@link WeightSync}, one sync at a time; {@link #state()} may be read from any thread.
+ * The LoRA side of weight syncs. The server serves an adapter unmerged, {@code x W^T + scale · (x A^T) B^T} over the
+ * base it already holds, as the trainer computes it: an adapter sync uploads only the adapter's tensors, the base is
+ * held once and shared by every adapter version, and versions cannot accumulate because no weight is ever written. A
+ * sync without an adapter replaces the base and drops the adapter. Calls come from {@link WeightSync}, one sync at a
+ * time; {@link #state()} may be read from any thread.
  */
 public final class AdapterSync {
     private static final String ADAPTER_PREFIX = "base_model.model.";
@@ -30,12 +30,15 @@ public final class AdapterSync {
     /** The active adapter, for GetModelInfo; null fields when none. */
     public record State(LoraConfig adapter, long adapterVersion, String baseFingerprint) {}
 
-    /** Weights built for one sync, not yet serving: {@link #commit} or {@link #discard} them. */
-    record Prepared(ModelWeights serving, ModelWeights newBase, LoraConfig adapter, String baseFingerprint) {}
+    /**
+     * What one sync will serve, not yet serving: {@link #commit} or {@link #discard} it.
+     *
+     * @param base the base to serve: new weights from a full sync, or the serving ones
+     */
+    record Prepared(ModelWeights base, LoraAdapter adapter, LoraConfig config, String baseFingerprint) {}
 
     private final CausalLM model;
     private final NDManager manager;
-    private ModelWeights keptBase; // null: the serving weights are the base
     private volatile State state = new State(null, 0, "");
 
     AdapterSync(CausalLM model, NDManager manager) {
@@ -51,9 +54,9 @@ public final class AdapterSync {
         return name.startsWith(ADAPTER_PREFIX);
     }
 
-    /** The base a sync of model tensors starts from: the kept one while an adapter is active. */
+    /** The base a sync of model tensors starts from: the serving weights, which never have an adapter merged in. */
     ModelWeights base() {
-        return keptBase != null ? keptBase : model.weights();
+        return model.weights();
     }
 
     /**
@@ -81,8 +84,8 @@ public final class AdapterSync {
     }
 
     /**
-     * The weights to serve for a checked LoRA sync: the sent base (full sync) or the current one, with the sent
-     * adapter merged in. Nothing serving is touched.
+     * The base and adapter to serve for a checked LoRA sync: the sent base (full sync) or the serving one, and the sent
+     * adapter on the device. Nothing serving is touched.
      *
      * @throws StatusException FAILED_PRECONDITION when the adapter's base fingerprint is not this server's base
      */
@@ -111,15 +114,9 @@ public final class AdapterSync {
                             + header.getBaseFingerprint() + " but this server's base is " + fingerprint
                             + " (it loaded or was synced other weights); send the base with a full sync first").asException();
                 }
-                if (keptBase == null) {
-                    // the serving weights are the base; the engine closes them once the merge serves, so keep a copy
-                    newBase = copy(model.weights());
-                }
             }
-            ModelWeights from = newBase != null ? newBase : keptBase;
-            try (LoraAdapter adapter = LoraAdapter.fromHost(lora, c, adapterTensors, manager)) {
-                return new Prepared(LoraMerge.merge(from, adapter, manager), newBase, lora, fingerprint);
-            }
+            LoraAdapter adapter = LoraAdapter.fromHost(lora, c, adapterTensors, manager);
+            return new Prepared(newBase != null ? newBase : model.weights(), adapter, lora, fingerprint);
         } catch (IllegalArgumentException e) {
             if (newBase != null) {
                 newBase.close();
@@ -133,30 +130,20 @@ public final class AdapterSync {
         }
     }
 
-    /** After the engine serves {@code p.serving()} as {@code version}: keep its base, record the adapter. */
+    /** After the engine serves {@code p} as {@code version}: record the adapter. */
     void commit(Prepared p, long version) {
-        if (p.newBase() != null) {
-            if (keptBase != null) {
-                keptBase.close();
-            }
-            keptBase = p.newBase();
-        }
-        state = new State(p.adapter(), version, p.baseFingerprint());
+        state = new State(p.config(), version, p.baseFingerprint());
     }
 
     void discard(Prepared p) {
-        p.serving().close();
-        if (p.newBase() != null) {
-            p.newBase().close();
+        p.adapter().close();
+        if (p.base() != model.weights()) {
+            p.base().close();
         }
     }
 
     /** After a sync without an adapter swapped in new weights: they are the base now. */
     void baseReplaced() {
-        if (keptBase != null) {
-            keptBase.close();
-            keptBase = null;
-        }
         state = new State(null, 0, "");
     }
 
@@ -169,11 +156,5 @@ public final class AdapterSync {
             state = new State(s.adapter(), s.adapterVersion(), known);
         }
         return known;
-    }
-
-    private ModelWeights copy(ModelWeights w) {
-        Map<String, HostTensor> host = new LinkedHashMap<>();
-        w.toHost().forEach(t -> host.put(t.name(), t));
-        return ModelWeights.fromHost(w.config(), host, manager);
     }
 }

@@ -3,6 +3,7 @@ package dev.rollout.server.sync;
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.ByteString;
 import dev.rollout.engine.Engine;
+import dev.rollout.lora.LoraAdapter;
 import dev.rollout.lora.LoraConfig;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
@@ -111,7 +112,7 @@ public final class WeightSync {
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
         if (staged.header().hasLora()) {
             AdapterSync.Prepared p = adapters.prepare(staged.header(), staged.tensors());
-            swap(p.serving(), staged.version(), () -> adapters.discard(p));
+            swap(p.base(), p.adapter(), staged.version(), () -> adapters.discard(p));
             adapters.commit(p, staged.version());
         } else {
             ModelWeights weights;
@@ -121,7 +122,7 @@ public final class WeightSync {
             } catch (IllegalArgumentException e) {
                 throw Status.INVALID_ARGUMENT.withDescription("the synced weights do not fit the model: " + e.getMessage()).asException();
             }
-            swap(weights, staged.version(), weights::close);
+            swap(weights, null, staged.version(), weights::close);
             adapters.baseReplaced();
         }
         servingDigest = staged.digest();
@@ -136,11 +137,14 @@ public final class WeightSync {
                 .build();
     }
 
-    /** Once no generation request is in flight ({@link WeightSwapBarrier}), serves {@code weights} between two engine steps. */
-    private void swap(ModelWeights weights, long version, Runnable onFailure) throws StatusException {
+    /**
+     * Once no generation request is in flight ({@link WeightSwapBarrier}), serves {@code weights} with {@code adapter}
+     * (null: none) between two engine steps.
+     */
+    private void swap(ModelWeights weights, LoraAdapter adapter, long version, Runnable onFailure) throws StatusException {
         try {
             barrier.swap(() -> {
-                engine.swapWeights(weights, version);
+                engine.swapModel(weights, adapter, version);
                 return null;
             });
         } catch (Exception e) {
@@ -165,7 +169,7 @@ public final class WeightSync {
                     .addAllTargetModules(config.targetModuleNames())).build();
             AdapterSync.Prepared p = adapters.prepare(header, tensors);
             long version = engine.weightVersion();
-            swap(p.serving(), version, () -> adapters.discard(p));
+            swap(p.base(), p.adapter(), version, () -> adapters.discard(p));
             adapters.commit(p, version);
         } finally {
             inProgress.release();

@@ -1,7 +1,7 @@
 package dev.rollout.trainer.loss;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.NDArrays;
 import dev.rollout.trainer.config.SamplingCorrectionMode;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -72,8 +72,9 @@ public record SamplingCorrection(NDArray ratio, Totals totals) {
         if (mode.truncates()) {
             ratio = ratio.clip((float) low, (float) high);
         } else {
-            NDArray inside = ratio.gte((float) low).logicalAnd(ratio.lte((float) high)).toType(DataType.FLOAT32, false);
-            ratio = ratio.mul(inside);
+            // selected, not multiplied by a 0/1 mask: a ratio that overflowed to infinity times 0 is NaN (TRL: masked_fill)
+            NDArray inside = ratio.gte((float) low).logicalAnd(ratio.lte((float) high));
+            ratio = NDArrays.where(inside, ratio, ratio.zerosLike());
         }
         return new SamplingCorrection(ratio, totals(oldLogProbs, samplingLogProbs, mask, ratio, mode.sequenceLevel()));
     }

@@ -86,6 +86,17 @@ class SamplingCorrectionTest {
     }
 
     @Test
+    void sequenceMaskZeroesASequenceWhoseRatioOverflowsInsteadOfMakingItNaN() {
+        // row 0: 3 tokens 40 nats each above the sampler, e^120 is infinite in fp32; row 1 inside the bounds
+        float[] old = {-1f, -1f, -1f, -1.1f, -1f, -1f};
+        float[] sampling = {-41f, -41f, -41f, -1f, -1f, -1f};
+        SamplingCorrection c = SamplingCorrection.compute(manager.create(old, new Shape(2, 3)),
+                manager.create(sampling, new Shape(2, 3)), manager.create(new float[] {1, 1, 1, 1, 1, 1}, new Shape(2, 3)),
+                SamplingCorrectionMode.SEQUENCE_MASK, CLIP_MIN, CLIP_MAX);
+        assertArrayEquals(new float[] {0f, (float) Math.exp(-0.1)}, c.ratio().toFloatArray(), 1e-6f);
+    }
+
+    @Test
     void missingBoundsAreOpen() {
         SamplingCorrection c = run(SamplingCorrectionMode.TOKEN_MASK, null, 1.5);
         double[] expected = tokenRatios();
