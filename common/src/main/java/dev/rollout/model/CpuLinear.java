@@ -11,14 +11,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Serving's projections on the CPU through {@link PackedMatrix}, for the row counts where it beats libtorch's GEMM
- * (decode steps: up to {@link #MAX_ROWS} rows; larger prefill batches stay on libtorch, whose GEMM is at its best
- * there). The output columns are split over as many threads as libtorch may use ({@link TorchThreads#decide()}), so
- * the kernels run on the cores libtorch would have used, one after the other with it, never beside it.
+ * Serving's projections on the CPU through {@link PackedMatrix}, for the row counts where it beats libtorch's GEMM:
+ * {@link #MIN_ROWS} to {@link #MAX_ROWS} rows. oneMKL's SGEMM, which libtorch calls for every matmul here, is at its
+ * weakest there (at 8 rows it took as long as at 32); at one row it streams the weights about as fast as this kernel
+ * and from 32 rows on its packed GEMM is faster (docs/benchmarks.md, "CPU projections"). The output columns are split
+ * over as many threads as libtorch may use ({@link TorchThreads#decide()}), so the kernels run on the cores libtorch
+ * would have used, one after the other with it, never beside it.
  */
 final class CpuLinear {
+    /** From this many rows the Java kernel is faster than libtorch on the projections we serve (docs/benchmarks.md). */
+    static final int MIN_ROWS = 2;
     /** Up to this many rows the Java kernel is faster than libtorch on the projections we serve (docs/benchmarks.md). */
-    static final int MAX_ROWS = 64;
+    static final int MAX_ROWS = 24;
     /** Below this many multiply-adds a split over threads costs more in the hand-off than it saves. */
     private static final long SPLIT_WORK = 1L << 18;
 
@@ -32,11 +36,11 @@ final class CpuLinear {
     private CpuLinear() {}
 
     /**
-     * Whether {@link #apply} should serve a projection of {@code rows} rows: few enough, and no autograd recording
+     * Whether {@link #apply} should serve a projection of {@code rows} rows: in its range, and no autograd recording
      * (the kernel computes values only, with no backward).
      */
     static boolean suits(long rows) {
-        return rows <= MAX_ROWS && !JniUtils.isGradMode();
+        return rows >= MIN_ROWS && rows <= MAX_ROWS && !JniUtils.isGradMode();
     }
 
     /** {@code x [rows, in]} times the packed weight: {@code [rows, out]}, on the manager of {@code x}. */
