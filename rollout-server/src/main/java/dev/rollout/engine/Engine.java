@@ -122,6 +122,11 @@ public final class Engine implements AutoCloseable {
                 old.close();
             }
             weightVersion = version;
+            for (RequestState r : active) {
+                for (Sequence seq : r.sequences) {
+                    seq.weightVersion = version;
+                }
+            }
             int forgotten = blocks.resetPrefixCache();
             LOG.info("weights swapped to version {}; {} cached blocks forgotten", version, forgotten);
             return null;
@@ -250,6 +255,9 @@ public final class Engine implements AutoCloseable {
             return;
         }
         active.add(state);
+        for (Sequence seq : state.sequences) {
+            seq.weightVersion = weightVersion;
+        }
         int n = state.request.params().n();
         for (int i = 0; i < state.request.prompts().size(); i++) {
             scheduler.add(state.sequences.subList(i * n, (i + 1) * n));

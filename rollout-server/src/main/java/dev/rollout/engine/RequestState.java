@@ -62,8 +62,10 @@ final class RequestState implements RequestHandle {
      * Returns true when it was the last one: then call {@link #resolve}.
      */
     boolean deliver(Sequence seq, long weightVersion) {
+        long[] versions = seq.tokenWeightVersions();
         CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
-                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
+                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, versions.length > 0 ? versions[0] : weightVersion,
+                versions, Math.max(0, seq.numCachedTokens));
         if (request.onCompletion() != null) {
             try {
                 request.onCompletion().accept(result);
