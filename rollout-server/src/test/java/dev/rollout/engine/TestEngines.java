@@ -40,6 +40,10 @@ final class TestEngines {
         return ModelWeights.fromHost(CONFIG, TestModels.mapOf(TestModels.randomWeights(CONFIG, seed, 0.3)), MANAGER);
     }
 
+    static ModelWeights weights(java.util.Map<String, dev.rollout.weights.HostTensor> tensors) {
+        return ModelWeights.fromHost(CONFIG, tensors, MANAGER);
+    }
+
     static EngineConfig config(int numBlocks) {
         return EngineConfig.defaults().withNumBlocks(numBlocks).withBlockSize(4).withMaxBatchTokens(512)
                 .withAttentionBackend(TestModels.attentionBackend());
