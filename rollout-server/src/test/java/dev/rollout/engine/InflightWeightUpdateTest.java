@@ -58,28 +58,6 @@ class InflightWeightUpdateTest {
         return TestEngines.generate(engine, List.of(PROMPT), params).get(0);
     }
 
-    /** |returned − dense| of each token's log-prob under {@code weights} (temperature 1: the raw log-softmax). */
-    private static double[] deviations(CompletionResult c, ModelWeights weights) {
-        try (CausalLM reference = new CausalLM(TestEngines.CONFIG, weights)) {
-            float[][] logits = TestEngines.denseLogits(reference, TestEngines.concat(PROMPT, c.tokenIds()));
-            double[] out = new double[c.tokenIds().length];
-            for (int j = 0; j < out.length; j++) {
-                float[] row = logits[PROMPT.length - 1 + j];
-                double max = Double.NEGATIVE_INFINITY;
-                for (float x : row) {
-                    max = Math.max(max, x);
-                }
-                double sum = 0;
-                for (float x : row) {
-                    sum += Math.exp(x - max);
-                }
-                double expected = row[c.tokenIds()[j]] - max - Math.log(sum);
-                out[j] = Math.abs(expected - c.logprobs()[j]);
-            }
-            return out;
-        }
-    }
-
     private static long[] versionsSwappedAt(int index) {
         long[] v = new long[MAX_TOKENS];
         java.util.Arrays.fill(v, index, MAX_TOKENS, 1);
@@ -90,8 +68,8 @@ class InflightWeightUpdateTest {
     void underRecomputeTheTokensAfterTheSwapHaveTheLogprobsOfAFreshForwardOfTheNewWeights() {
         CompletionResult c = generateWithSwap(TestEngines.weights(12), InflightWeightUpdate.RECOMPUTE);
         assertArrayEquals(versionsSwappedAt(SWAP_AFTER_STEP), c.tokenWeightVersions());
-        double[] underNew = deviations(c, TestEngines.weights(12));
-        double[] underOld = deviations(c, TestEngines.weights(11));
+        double[] underNew = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(12));
+        double[] underOld = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(11));
         for (int j = 0; j < MAX_TOKENS; j++) {
             double d = j < SWAP_AFTER_STEP ? underOld[j] : underNew[j];
             assertTrue(d < 1e-5, "token " + j + " (version " + c.tokenWeightVersions()[j] + ") is off by " + d);
@@ -103,8 +81,8 @@ class InflightWeightUpdateTest {
         // Only the final norm changes, so the K/V kept from the old weights is also what the new ones compute.
         CompletionResult c = generateWithSwap(TestEngines.weights(withScaledFinalNorm()), InflightWeightUpdate.KEEP);
         assertArrayEquals(versionsSwappedAt(SWAP_AFTER_STEP), c.tokenWeightVersions());
-        double[] underNew = deviations(c, TestEngines.weights(withScaledFinalNorm()));
-        double[] underOld = deviations(c, TestEngines.weights(11));
+        double[] underNew = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(withScaledFinalNorm()));
+        double[] underOld = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(11));
         for (int j = SWAP_AFTER_STEP; j < MAX_TOKENS; j++) {
             assertTrue(underNew[j] < 1e-5, "token " + j + " is off the new weights by " + underNew[j]);
             assertTrue(underOld[j] > 1e-3, "token " + j + " still looks like the old weights: off by only " + underOld[j]);
@@ -114,7 +92,7 @@ class InflightWeightUpdateTest {
     @Test
     void underKeepTheOldKvStaysSoLaterTokensDifferFromAFreshForwardOfTheNewWeights() {
         CompletionResult c = generateWithSwap(TestEngines.weights(12), InflightWeightUpdate.KEEP);
-        double[] underNew = deviations(c, TestEngines.weights(12));
+        double[] underNew = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(12));
         double worst = 0;
         for (int j = SWAP_AFTER_STEP; j < MAX_TOKENS; j++) {
             worst = Math.max(worst, underNew[j]);

@@ -99,6 +99,30 @@ final class TestEngines {
         }
     }
 
+    /**
+     * |returned − reference| of each token's log-prob, the reference a dense forward of {@code weights} (then closed)
+     * over prompt + completion at temperature 1 (the plain log-softmax).
+     */
+    static double[] logprobErrors(int[] prompt, CompletionResult c, ModelWeights weights) {
+        try (CausalLM reference = new CausalLM(CONFIG, weights)) {
+            float[][] logits = denseLogits(reference, concat(prompt, c.tokenIds()));
+            double[] out = new double[c.tokenIds().length];
+            for (int j = 0; j < out.length; j++) {
+                float[] row = logits[prompt.length - 1 + j];
+                double max = Double.NEGATIVE_INFINITY;
+                for (float x : row) {
+                    max = Math.max(max, x);
+                }
+                double sum = 0;
+                for (float x : row) {
+                    sum += Math.exp(x - max);
+                }
+                out[j] = Math.abs(row[c.tokenIds()[j]] - max - Math.log(sum) - c.logprobs()[j]);
+            }
+            return out;
+        }
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
