@@ -110,11 +110,6 @@ public final class Engine implements AutoCloseable {
         return weightVersion;
     }
 
-    /** {@link #swapWeights(ModelWeights, long, InflightWeightUpdate)} with the running sequences kept as they are. */
-    public void swapWeights(ModelWeights newWeights, long version) {
-        swapWeights(newWeights, version, InflightWeightUpdate.KEEP);
-    }
-
     /**
      * Waits for the current step to end, then, before the next one: swaps the model's weights, closes the old ones, sets
      * the version (the sequences in flight sample their next tokens under it) and resets the prefix cache (its K/V came
@@ -132,12 +127,7 @@ public final class Engine implements AutoCloseable {
             weightVersion = version;
             int carried = 0;
             for (RequestState r : active) {
-                for (Sequence seq : r.sequences) {
-                    if (!seq.isFinished()) {
-                        carried += seq.numGeneratedTokens() > 0 ? 1 : 0;
-                        seq.weightVersion = version;
-                    }
-                }
+                carried += r.weightsChanged(version);
             }
             boolean recomputed = mode == InflightWeightUpdate.RECOMPUTE && scheduler.requeueRunningForRecompute();
             int forgotten = blocks.resetPrefixCache();

@@ -77,6 +77,21 @@ final class RequestState implements RequestHandle {
         return --remaining == 0;
     }
 
+    /**
+     * New weights serve from now on: the unfinished sequences sample their next tokens under {@code version}. Returns
+     * how many of them already have tokens, which their completion then spans two versions with (engine thread).
+     */
+    int weightsChanged(long version) {
+        int carried = 0;
+        for (Sequence seq : sequences) {
+            if (!seq.isFinished()) {
+                carried += seq.numGeneratedTokens() > 0 ? 1 : 0;
+                seq.weightVersion = version;
+            }
+        }
+        return carried;
+    }
+
     /** Completes the future with every completion. */
     void resolve() {
         future.complete(List.of(results));

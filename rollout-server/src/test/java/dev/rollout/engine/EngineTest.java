@@ -136,7 +136,7 @@ class EngineTest {
             java.util.concurrent.atomic.AtomicBoolean swapped = new java.util.concurrent.atomic.AtomicBoolean();
             engine.afterEachStep(() -> {
                 if (!swapped.getAndSet(true)) {
-                    engine.swapWeights(after, 3);
+                    engine.swapWeights(after, 3, InflightWeightUpdate.KEEP);
                 }
             });
             RequestHandle inFlight = engine.submit(new GenerationRequest("long", PROMPTS,

@@ -40,7 +40,7 @@ class TokenWeightVersionsTest {
         AtomicInteger steps = new AtomicInteger();
         engine.afterEachStep(() -> {
             if (steps.incrementAndGet() == 3) {
-                engine.swapWeights(TestEngines.weights(12), 4);
+                engine.swapWeights(TestEngines.weights(12), 4, InflightWeightUpdate.KEEP);
             }
         });
         CompletionResult c = TestEngines.generate(engine, List.of(PROMPT), SamplingParams.greedy(7).withIgnoreEos(true)).get(0);
