@@ -112,19 +112,15 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Waits for the current step to end, then swaps the model's weights, closes the old ones, sets the version and
-     * resets the prefix cache (its K/V came from the old weights). Sequences in flight go on with the new weights.
+     * Waits for the current step to end, then, before the next one: swaps the model's weights, closes the old ones, sets
+     * the version (the sequences in flight sample their next tokens under it) and resets the prefix cache (its K/V came
+     * from the old weights). The running sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller
+     * let nothing run) or have it freed to be recomputed under the new weights ({@code RECOMPUTE}; the static scheduler,
+     * which cannot, keeps it). The model's LoRA adapter, if any, stays.
      */
-    public void swapWeights(ModelWeights newWeights, long version) {
+    public void swapWeights(ModelWeights newWeights, long version, InflightWeightUpdate mode) {
         commands.call(() -> {
-            ModelWeights old = model.weights();
-            model.setWeights(newWeights);
-            if (old != newWeights) {
-                old.close();
-            }
-            weightVersion = version;
-            int forgotten = blocks.resetPrefixCache();
-            LOG.info("weights swapped to version {}; {} cached blocks forgotten", version, forgotten);
+            swapOnEngineThread(newWeights, model.adapter(), version, mode);
             return null;
         });
     }
@@ -133,24 +129,38 @@ public final class Engine implements AutoCloseable {
      * As {@link #swapWeights}, and serves {@code newAdapter} over them (null: none), closing the old adapter unless it
      * is the new one: the weights and the adapter change together, between the same two steps.
      */
-    public void swapModel(ModelWeights newWeights, LoraAdapter newAdapter, long version) {
+    public void swapModel(ModelWeights newWeights, LoraAdapter newAdapter, long version, InflightWeightUpdate mode) {
         commands.call(() -> {
-            ModelWeights old = model.weights();
-            LoraAdapter oldAdapter = model.adapter();
-            model.setWeights(newWeights);
-            model.setAdapter(newAdapter);
-            if (old != newWeights) {
-                old.close();
-            }
-            if (oldAdapter != null && oldAdapter != newAdapter) {
-                oldAdapter.close();
-            }
-            weightVersion = version;
-            int forgotten = blocks.resetPrefixCache();
-            LOG.info("weights swapped to version {}{}; {} cached blocks forgotten", version,
-                    newAdapter == null ? "" : " (base with a LoRA adapter)", forgotten);
+            swapOnEngineThread(newWeights, newAdapter, version, mode);
             return null;
         });
+    }
+
+    private void swapOnEngineThread(ModelWeights newWeights, LoraAdapter newAdapter, long version,
+            InflightWeightUpdate mode) {
+        ModelWeights old = model.weights();
+        LoraAdapter oldAdapter = model.adapter();
+        model.setWeights(newWeights);
+        model.setAdapter(newAdapter);
+        if (old != newWeights) {
+            old.close();
+        }
+        if (oldAdapter != null && oldAdapter != newAdapter) {
+            oldAdapter.close();
+        }
+        weightVersion = version;
+        int carried = 0;
+        for (RequestState r : active) {
+            carried += r.weightsChanged(version);
+        }
+        boolean recomputed = mode == InflightWeightUpdate.RECOMPUTE && scheduler.requeueRunningForRecompute();
+        int forgotten = blocks.resetPrefixCache();
+        telemetry.carriedAcrossSwap(mode, carried);
+        publish();
+        LOG.info("weights swapped to version {}{}; {} sequence(s) carried across ({}{}); {} cached blocks forgotten",
+                version, newAdapter == null ? "" : " (base with a LoRA adapter)", carried, mode.label(),
+                mode == InflightWeightUpdate.RECOMPUTE && !recomputed ? ": the static scheduler keeps their K/V" : "",
+                forgotten);
     }
 
     /** Forgets every cached prefix block; returns how many there were. */
@@ -275,6 +285,9 @@ public final class Engine implements AutoCloseable {
             return;
         }
         active.add(state);
+        for (Sequence seq : state.sequences) {
+            seq.weightVersion = weightVersion;
+        }
         int n = state.request.params().n();
         for (int i = 0; i < state.request.prompts().size(); i++) {
             scheduler.add(state.sequences.subList(i * n, (i + 1) * n));
