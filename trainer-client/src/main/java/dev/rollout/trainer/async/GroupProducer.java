@@ -49,10 +49,9 @@ public final class GroupProducer implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ServerLoad load = new ServerLoad();
-    private final Map<Long, InFlight> inFlight = new HashMap<>();
-    private final Deque<InFlight> toRestart = new ArrayDeque<>();
+    private final Map<Long, InFlightGroup> inFlight = new HashMap<>();
+    private final Deque<InFlightGroup> toRestart = new ArrayDeque<>();
     private final TreeMap<Long, Group> ready = new TreeMap<>();
-    private final Map<ServerAddress, Long> lastHeardNanos = new HashMap<>();
     private final Thread thread;
     private long nextIndex;
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
@@ -63,20 +62,6 @@ public final class GroupProducer implements AutoCloseable {
     private long regenerated;
     private RuntimeException failure;
     private volatile boolean running = true;
-
-    /** A group being generated; a new object each time it is started, so that late calls of an old attempt are ignored. */
-    private static final class InFlight {
-        final long index;
-        final PromptRow row;
-        ServerAddress server;
-        Runnable cancel;
-        final List<Completion> received = new ArrayList<>();
-
-        InFlight(long index, PromptRow row) {
-            this.index = index;
-            this.row = row;
-        }
-    }
 
     /**
      * @param samplingFor the sampling parameters of the group with a given index (its seed differs per group)
@@ -196,17 +181,9 @@ public final class GroupProducer implements AutoCloseable {
         if (!settings.budget().admits(ahead, nextBatchVersion, published)) {
             return false;
         }
-        InFlight group;
-        if (!toRestart.isEmpty()) {
-            InFlight old = toRestart.poll();
-            group = new InFlight(old.index, old.row);
-        } else {
-            group = new InFlight(nextIndex++, prompts.get());
-        }
-        group.server = server;
-        if (load.tokensInFlight(server) == 0) {
-            lastHeardNanos.put(server, System.nanoTime()); // silence is counted from when it has work
-        }
+        InFlightGroup old = toRestart.poll();
+        InFlightGroup group = old != null ? new InFlightGroup(old.index, old.row, server)
+                : new InFlightGroup(nextIndex++, prompts.get(), server);
         inFlight.put(group.index, group);
         load.add(server, (long) n * settings.maxTokens());
         group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), published,
@@ -214,7 +191,7 @@ public final class GroupProducer implements AutoCloseable {
         return true;
     }
 
-    private GroupSource.Listener listener(InFlight group) {
+    private GroupSource.Listener listener(InFlightGroup group) {
         return new GroupSource.Listener() {
             @Override
             public void completion(Completion c) {
@@ -222,7 +199,7 @@ public final class GroupProducer implements AutoCloseable {
                     if (current(group)) {
                         group.received.add(c);
                         load.remove(group.server, settings.maxTokens());
-                        lastHeardNanos.put(group.server, System.nanoTime());
+                        load.heard(group.server);
                     }
                 });
             }
@@ -286,20 +263,17 @@ public final class GroupProducer implements AutoCloseable {
         List<ServerAddress> silent = new ArrayList<>();
         locked(() -> {
             long now = System.nanoTime();
-            inFlight.values().stream().map(f -> f.server).distinct().forEach(s -> {
-                if (now - lastHeardNanos.getOrDefault(s, now) > settings.liveness().toNanos()) {
-                    silent.add(s);
-                }
-            });
+            inFlight.values().stream().map(f -> f.server).distinct()
+                    .filter(s -> load.silentNanos(s, now) > settings.liveness().toNanos()).forEach(silent::add);
         });
         for (ServerAddress s : silent) {
             if (source.answers(s)) {
-                locked(() -> lastHeardNanos.put(s, System.nanoTime()));
+                locked(() -> load.heard(s));
                 continue;
             }
-            List<InFlight> lost = new ArrayList<>();
+            List<InFlightGroup> lost = new ArrayList<>();
             locked(() -> {
-                for (InFlight f : List.copyOf(inFlight.values())) {
+                for (InFlightGroup f : List.copyOf(inFlight.values())) {
                     if (f.server.equals(s)) {
                         release(f);
                         toRestart.add(f);
@@ -307,7 +281,6 @@ public final class GroupProducer implements AutoCloseable {
                         lost.add(f);
                     }
                 }
-                lastHeardNanos.remove(s);
                 changed.signalAll();
             });
             String why = "silent for " + settings.liveness().toMillis() + " ms with work outstanding and no answer to a probe";
@@ -318,12 +291,12 @@ public final class GroupProducer implements AutoCloseable {
     }
 
     /** Takes {@code group} out of the in-flight set and its server's load; the caller holds the lock. */
-    private void release(InFlight group) {
+    private void release(InFlightGroup group) {
         inFlight.remove(group.index);
         load.remove(group.server, (long) (settings.numGenerations() - group.received.size()) * settings.maxTokens());
     }
 
-    private boolean current(InFlight group) {
+    private boolean current(InFlightGroup group) {
         return inFlight.get(group.index) == group;
     }
 
@@ -360,7 +333,7 @@ public final class GroupProducer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<InFlight> open = new ArrayList<>();
+        List<InFlightGroup> open = new ArrayList<>();
         locked(() -> {
             open.addAll(inFlight.values());
             inFlight.clear();
