@@ -49,9 +49,13 @@ def main():
             assert len(c.token_ids) == 8 and len(c.logprobs) == 8, c
             assert c.finish_reason == pb.FINISH_REASON_LENGTH, c
             assert all(lp <= 0.0 for lp in c.logprobs), c.logprobs
+            versions = list(c.token_weight_versions)
+            assert len(versions) == len(c.token_ids), c
+            assert versions == sorted(versions) and versions[0] == c.weight_version, c
 
         streamed = list(stub.GenerateStream(request, timeout=60))
         assert len(streamed) == 4, streamed
+        assert all(len(c.token_weight_versions) == len(c.token_ids) for c in streamed), streamed
 
         try:
             stub.GenerateBatch(pb.GenerateBatchRequest(
@@ -67,6 +71,8 @@ def main():
             "batch": [list(c.token_ids) for c in batch.completions],
             "stream": sorted([c.prompt_index, c.sample_index, list(c.token_ids)] for c in streamed),
             "prompt_token_ids": [list(c.prompt_token_ids) for c in batch.completions],
+            "token_weight_versions": [list(c.token_weight_versions) for c in batch.completions],
+            "stream_token_weight_versions": [list(c.token_weight_versions) for c in streamed],
             "invalid_message": invalid_message,
         }))
 

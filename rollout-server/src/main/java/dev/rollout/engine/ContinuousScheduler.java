@@ -108,11 +108,24 @@ final class ContinuousScheduler implements Scheduler {
     }
 
     private void preempt(Sequence seq) {
+        requeue(seq);
+        preemptions++;
+    }
+
+    private void requeue(Sequence seq) {
         running.remove(seq);
         blocks.free(seq);
         seq.status = Sequence.Status.WAITING;
         waiting.addFirst(seq);
-        preemptions++;
+    }
+
+    @Override
+    public boolean requeueRunningForRecompute() {
+        // Newest first onto the front of the queue: the oldest ends up first, as they ran.
+        for (int i = running.size() - 1; i >= 0; i--) {
+            requeue(running.get(i));
+        }
+        return true;
     }
 
     @Override

@@ -111,10 +111,13 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Waits for the current step to end, then swaps the model's weights, closes the old ones, sets the version and
-     * resets the prefix cache (its K/V came from the old weights). Sequences in flight go on with the new weights.
+     * Waits for the current step to end, then, before the next one: swaps the model's weights, closes the old ones, sets
+     * the version (the sequences in flight sample their next tokens under it) and resets the prefix cache (its K/V came
+     * from the old weights). The running sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller
+     * let nothing run) or have it freed to be recomputed under the new weights ({@code RECOMPUTE}; the static scheduler,
+     * which cannot, keeps it).
      */
-    public void swapWeights(ModelWeights newWeights, long version) {
+    public void swapWeights(ModelWeights newWeights, long version, InflightWeightUpdate mode) {
         commands.call(() -> {
             ModelWeights old = model.weights();
             model.setWeights(newWeights);
@@ -122,8 +125,17 @@ public final class Engine implements AutoCloseable {
                 old.close();
             }
             weightVersion = version;
+            int carried = 0;
+            for (RequestState r : active) {
+                carried += r.weightsChanged(version);
+            }
+            boolean recomputed = mode == InflightWeightUpdate.RECOMPUTE && scheduler.requeueRunningForRecompute();
             int forgotten = blocks.resetPrefixCache();
-            LOG.info("weights swapped to version {}; {} cached blocks forgotten", version, forgotten);
+            telemetry.carriedAcrossSwap(mode, carried);
+            publish();
+            LOG.info("weights swapped to version {}; {} sequence(s) carried across ({}{}); {} cached blocks forgotten",
+                    version, carried, mode.label(), mode == InflightWeightUpdate.RECOMPUTE && !recomputed
+                            ? ": the static scheduler keeps their K/V" : "", forgotten);
             return null;
         });
     }
@@ -250,6 +262,9 @@ public final class Engine implements AutoCloseable {
             return;
         }
         active.add(state);
+        for (Sequence seq : state.sequences) {
+            seq.weightVersion = weightVersion;
+        }
         int n = state.request.params().n();
         for (int i = 0; i < state.request.prompts().size(); i++) {
             scheduler.add(state.sequences.subList(i * n, (i + 1) * n));

@@ -22,6 +22,7 @@ final class EngineMetrics implements AutoCloseable {
     final Counter preemptions;
     final Timer step;
     final Timer timeToFirstToken;
+    final java.util.Map<InflightWeightUpdate, Counter> inflightWeightUpdates = new java.util.EnumMap<>(InflightWeightUpdate.class);
     private final MeterRegistry registry;
     private final List<Meter> meters = new ArrayList<>();
     private final Supplier<Number> blocksTotal;
@@ -48,6 +49,13 @@ final class EngineMetrics implements AutoCloseable {
         meters.add(FunctionCounter.builder("rollout.kv.cache.blocks", this.blocksTotal, s -> s.get().doubleValue())
                 .description("KV cache blocks in all").register(registry));
         gauge(registry, "rollout.weight.version", "Version of the weights being served", weightVersion);
+        for (InflightWeightUpdate mode : InflightWeightUpdate.values()) {
+            Counter c = Counter.builder("rollout.inflight.weight.updates").tag("mode", mode.label())
+                    .description("Sequences with tokens from the old weights still running when new weights were applied")
+                    .register(registry);
+            inflightWeightUpdates.put(mode, c);
+            meters.add(c);
+        }
     }
 
     /** Counts one step's sampled tokens, and the time to first token of the sequences that sampled their first. */

@@ -49,6 +49,11 @@ final class EngineTelemetry implements AutoCloseable {
         metrics.prefixCacheHitTokens.increment(scheduler.numCacheHitTokens() - stats.cacheHitTokens());
     }
 
+    /** {@code count} sequences with tokens from the old weights went on across a swap, handled as {@code mode} says. */
+    void carriedAcrossSwap(InflightWeightUpdate mode, int count) {
+        metrics.inflightWeightUpdates.get(mode).increment(count);
+    }
+
     void stepTook(long nanos) {
         metrics.recordStep(nanos);
     }

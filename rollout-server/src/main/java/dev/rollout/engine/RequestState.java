@@ -62,8 +62,10 @@ final class RequestState implements RequestHandle {
      * Returns true when it was the last one: then call {@link #resolve}.
      */
     boolean deliver(Sequence seq, long weightVersion) {
+        long[] versions = seq.tokenWeightVersions();
         CompletionResult result = new CompletionResult(seq.promptIndex, seq.sampleIndex, seq.promptTokenIds(),
-                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, weightVersion, Math.max(0, seq.numCachedTokens));
+                seq.generatedTokenIds(), seq.logprobs(), seq.finishReason, versions.length > 0 ? versions[0] : weightVersion,
+                versions, Math.max(0, seq.numCachedTokens));
         if (request.onCompletion() != null) {
             try {
                 request.onCompletion().accept(result);
@@ -73,6 +75,21 @@ final class RequestState implements RequestHandle {
         }
         results[seq.promptIndex * request.params().n() + seq.sampleIndex] = result;
         return --remaining == 0;
+    }
+
+    /**
+     * New weights serve from now on: the unfinished sequences sample their next tokens under {@code version}. Returns
+     * how many of them already have tokens, which their completion then spans two versions with (engine thread).
+     */
+    int weightsChanged(long version) {
+        int carried = 0;
+        for (Sequence seq : sequences) {
+            if (!seq.isFinished()) {
+                carried += seq.numGeneratedTokens() > 0 ? 1 : 0;
+                seq.weightVersion = version;
+            }
+        }
+        return carried;
     }
 
     /** Completes the future with every completion. */

@@ -24,6 +24,13 @@ interface Scheduler {
      */
     List<Sequence> update(ScheduledBatch batch, Sampler.Sample[] sampled);
 
+    /**
+     * Frees the K/V of every running sequence and puts it back at the front of the queue, in its order, to be prefilled
+     * again from its prompt and generated tokens (their log-probs are kept). Returns false, changing nothing, if this
+     * policy cannot recompute (the static batch reserves its blocks for the whole batch).
+     */
+    boolean requeueRunningForRecompute();
+
     /** Ends a sequence wherever it is (waiting, running, or waiting to be forked) and releases its blocks. */
     void abort(Sequence sequence);
 

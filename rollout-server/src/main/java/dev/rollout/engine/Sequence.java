@@ -26,6 +26,8 @@ final class Sequence {
     private int[] tokens;
     private int numTokens;
     private float[] logprobs;
+    /** The weight version each generated token was sampled under, parallel to {@code logprobs}. */
+    private long[] tokenVersions;
     private final SplittableRandom rng;
 
     private int[] blockTable = new int[4];
@@ -35,6 +37,8 @@ final class Sequence {
     private int numHashedBlocks;
 
     int numComputedTokens;
+    /** The weight version its next token will be sampled under: set when admitted and at every weight swap. */
+    long weightVersion;
     /** The prefix-cache epoch its blocks were allocated in; only K/V of the current epoch enters the cache. */
     int cacheEpoch;
     /** Prompt tokens found in the prefix cache when first scheduled (-1 until then). */
@@ -60,6 +64,7 @@ final class Sequence {
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxTokens(), 256));
         this.numTokens = prompt.length;
         this.logprobs = new float[Math.min(params.maxTokens(), 256)];
+        this.tokenVersions = new long[logprobs.length];
         this.rng = new SplittableRandom(seedFor(baseSeed, promptIndex, sampleIndex));
     }
 
@@ -104,6 +109,10 @@ final class Sequence {
         return Arrays.copyOf(logprobs, numGeneratedTokens());
     }
 
+    long[] tokenWeightVersions() {
+        return Arrays.copyOf(tokenVersions, numGeneratedTokens());
+    }
+
     /** Tokens that still need their K/V computed; the last of them yields the next token's logits. */
     int numUncomputedTokens() {
         return numTokens - numComputedTokens;
@@ -116,9 +125,11 @@ final class Sequence {
         int generated = numGeneratedTokens();
         if (generated == logprobs.length) {
             logprobs = Arrays.copyOf(logprobs, Math.max(4, logprobs.length * 2));
+            tokenVersions = Arrays.copyOf(tokenVersions, logprobs.length);
         }
         tokens[numTokens++] = token;
         logprobs[generated] = logprob;
+        tokenVersions[generated] = weightVersion;
     }
 
     boolean isFinished() {
@@ -180,6 +191,7 @@ final class Sequence {
         numComputedTokens = parent.numComputedTokens;
         numCachedTokens = parent.numCachedTokens;
         cacheEpoch = parent.cacheEpoch;
+        weightVersion = parent.weightVersion;
     }
 
     @Override

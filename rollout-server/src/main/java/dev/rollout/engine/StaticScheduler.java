@@ -147,6 +147,11 @@ final class StaticScheduler implements Scheduler {
     }
 
     @Override
+    public boolean requeueRunningForRecompute() {
+        return false;
+    }
+
+    @Override
     public void abort(Sequence seq) {
         if (seq.isFinished()) {
             return;

@@ -41,6 +41,9 @@ public final class ProtoMapping {
         for (int id : r.tokenIds()) {
             b.addTokenIds(id);
         }
+        for (long v : r.tokenWeightVersions()) {
+            b.addTokenWeightVersions(v);
+        }
         for (float lp : r.logprobs()) {
             b.addLogprobs(lp);
         }

@@ -92,7 +92,8 @@ public final class RolloutServer implements AutoCloseable {
         ExecutorService responses = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 daemonThreads("rollout-responses"));
         WeightSwapBarrier barrier = new WeightSwapBarrier(Duration.ofSeconds(options.maxSyncWaitSeconds()));
-        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier, registry, options.syncIdleTimeout());
+        WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier,
+                options.inflightWeightUpdate(), registry, options.syncIdleTimeout());
         RolloutService service = new RolloutService(served, engine, weightSync, barrier,
                 new AdmissionLimit(options.maxQueuedRequests(), options.maxQueuedSequences()), options, responses);
         builder.addService(service).addService(ProtoReflectionServiceV1.newInstance());

@@ -134,7 +134,8 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
                 .setKvCache(kvCacheInfo())
                 .setDevice(device)
                 .setScheduler(scheduler)
-                .setMaxN(maxN);
+                .setMaxN(maxN)
+                .setInflightWeightUpdate(weightSync.inflightWeightUpdate().label());
         AdapterSync.State adapter = weightSync.adapterState();
         if (adapter.adapter() != null) {
             LoraConfig lora = adapter.adapter();

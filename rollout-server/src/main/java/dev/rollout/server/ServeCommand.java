@@ -7,6 +7,7 @@ import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
+import dev.rollout.engine.InflightWeightUpdate;
 import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -114,9 +115,20 @@ public final class ServeCommand implements Callable<Integer> {
     int maxQueuedSequences;
 
     @Option(names = "--max-sync-wait-seconds", defaultValue = "" + ServerOptions.DEFAULT_MAX_SYNC_WAIT_SECONDS,
-            description = "How long a weight sync waits for the generation requests in flight to finish; then they are "
-                    + "aborted (their completions end ABORTED) and the new weights applied. Default: ${DEFAULT-VALUE}.")
+            description = "With --inflight-weight-update wait: how long a weight sync waits for the generation requests in "
+                    + "flight to finish; then they are aborted (their completions end ABORTED) and the new weights "
+                    + "applied. Default: ${DEFAULT-VALUE}.")
     int maxSyncWaitSeconds;
+
+    @Option(names = "--inflight-weight-update", defaultValue = "recompute", paramLabel = "keep|recompute|wait",
+            description = "What a weight sync does to the sequences running when it lands; it never waits for them unless "
+                    + "wait. keep: they go on with the new weights over the K/V computed by the old ones (cheapest; the "
+                    + "next tokens see a slightly inconsistent cache). recompute: their K/V is dropped and prefilled again "
+                    + "from prompt + generated tokens under the new weights, so every later token comes from exactly the "
+                    + "new policy (costs one prefill per running sequence). wait: the sync waits for the generation "
+                    + "requests in flight (at most --max-sync-wait-seconds) and holds new ones, so no completion spans "
+                    + "two versions. Each token's version is in Completion.token_weight_versions. Default: ${DEFAULT-VALUE}.")
+    String inflightWeightUpdate;
 
     @Option(names = "--max-inbound-message-size", defaultValue = "256MiB", converter = ByteSize.class, paramLabel = "SIZE",
             description = "Largest gRPC message the server accepts (a GenerateBatch request, one SyncWeights chunk): "
@@ -160,7 +172,8 @@ public final class ServeCommand implements Callable<Integer> {
         String deviceName = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
         ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences,
                 maxSyncWaitSeconds, maxInboundMessageSize, token, authAll,
-                tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT), Duration.ofSeconds(syncIdleTimeoutSeconds));
+                tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT), Duration.ofSeconds(syncIdleTimeoutSeconds),
+                InflightWeightUpdate.parse(inflightWeightUpdate));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);

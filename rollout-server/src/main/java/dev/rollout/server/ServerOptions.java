@@ -1,5 +1,6 @@
 package dev.rollout.server;
 
+import dev.rollout.engine.InflightWeightUpdate;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -21,7 +22,8 @@ public record ServerOptions(
         Path tlsKey,
         String device,
         String scheduler,
-        Duration syncIdleTimeout) {
+        Duration syncIdleTimeout,
+        InflightWeightUpdate inflightWeightUpdate) {
 
     public static final int DEFAULT_MAX_N = 256;
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 1024;
@@ -35,7 +37,11 @@ public record ServerOptions(
     public static final long DEFAULT_SYNC_IDLE_TIMEOUT_SECONDS = 60;
     public static final Duration DEFAULT_SYNC_IDLE_TIMEOUT = Duration.ofSeconds(DEFAULT_SYNC_IDLE_TIMEOUT_SECONDS);
 
+    /** The recomputing default: sync without waiting, and every later token from exactly the new policy. */
+    public static final InflightWeightUpdate DEFAULT_INFLIGHT_WEIGHT_UPDATE = InflightWeightUpdate.RECOMPUTE;
+
     public ServerOptions {
+        inflightWeightUpdate = inflightWeightUpdate == null ? DEFAULT_INFLIGHT_WEIGHT_UPDATE : inflightWeightUpdate;
         if (maxN <= 0) {
             throw new IllegalArgumentException("--max-n must be > 0, got " + maxN);
         }
@@ -64,32 +70,37 @@ public record ServerOptions(
     public static ServerOptions defaults(int port) {
         return new ServerOptions(port, DEFAULT_MAX_N, DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUEST_SEQUENCES,
                 DEFAULT_MAX_QUEUED_SEQUENCES, DEFAULT_MAX_SYNC_WAIT_SECONDS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
-                null, false, null, null, "cpu", "continuous", DEFAULT_SYNC_IDLE_TIMEOUT);
+                null, false, null, null, "cpu", "continuous", DEFAULT_SYNC_IDLE_TIMEOUT, null);
     }
 
     public ServerOptions withAuth(String token, boolean all) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+                maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
     }
 
     public ServerOptions withMaxQueuedRequests(int max) {
         return new ServerOptions(port, maxN, max, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
     }
 
     /** The per-request and the queue's sequence limits. */
     public ServerOptions withSequenceLimits(int perRequest, int queued) {
         return new ServerOptions(port, maxN, maxQueuedRequests, perRequest, queued, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
     }
 
     public ServerOptions withMaxSyncWaitSeconds(int seconds) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, seconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
     }
 
     public ServerOptions withSyncIdleTimeout(Duration timeout) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, timeout);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, timeout, inflightWeightUpdate);
+    }
+
+    public ServerOptions withInflightWeightUpdate(InflightWeightUpdate mode) {
+        return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, mode);
     }
 }

@@ -132,11 +132,21 @@ class EngineTest {
         }
         try (CausalLM model = new CausalLM(TestEngines.CONFIG, before);
              Engine engine = new Engine(model, TestEngines.config(128), null)) {
+            // The swap lands between the first two steps of a long request: the rest of it runs on the new weights.
+            java.util.concurrent.atomic.AtomicBoolean swapped = new java.util.concurrent.atomic.AtomicBoolean();
+            engine.afterEachStep(() -> {
+                if (!swapped.getAndSet(true)) {
+                    engine.swapWeights(after, 3, InflightWeightUpdate.KEEP);
+                }
+            });
             RequestHandle inFlight = engine.submit(new GenerationRequest("long", PROMPTS,
                     SamplingParams.greedy(100).withIgnoreEos(true)));
-            engine.swapWeights(after, 3);
+            TestEngines.await(inFlight).forEach(c -> {
+                long[] versions = c.tokenWeightVersions();
+                assertEquals(3, versions[versions.length - 1], "the tokens after the swap come from version 3");
+                assertEquals(0, c.weightVersion(), "the first token came from the weights serving before the swap");
+            });
             assertTrue(before.embed().isReleased());
-            TestEngines.await(inFlight).forEach(c -> assertEquals(3, c.weightVersion()));
             List<CompletionResult> got = TestEngines.generate(engine, PROMPTS, SamplingParams.greedy(8));
             for (int i = 0; i < got.size(); i++) {
                 assertArrayEquals(expected.get(i).tokenIds(), got.get(i).tokenIds());

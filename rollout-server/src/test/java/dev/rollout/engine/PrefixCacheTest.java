@@ -98,7 +98,7 @@ class PrefixCacheTest {
     void swappingWeightsForgetsTheCacheAndBumpsTheVersion() {
         try (Engine engine = TestEngines.engine(TestEngines.config(128))) {
             TestEngines.generate(engine, List.of(PROMPT), SamplingParams.greedy(4));
-            engine.swapWeights(TestEngines.model().weights(), 7);
+            engine.swapWeights(TestEngines.model().weights(), 7, InflightWeightUpdate.KEEP);
             CompletionResult after = TestEngines.generate(engine, List.of(PROMPT), SamplingParams.greedy(4)).get(0);
             assertEquals(0, after.cachedPromptTokens());
             assertEquals(7, after.weightVersion());

@@ -40,6 +40,10 @@ final class TestEngines {
         return ModelWeights.fromHost(CONFIG, TestModels.mapOf(TestModels.randomWeights(CONFIG, seed, 0.3)), MANAGER);
     }
 
+    static ModelWeights weights(java.util.Map<String, dev.rollout.weights.HostTensor> tensors) {
+        return ModelWeights.fromHost(CONFIG, tensors, MANAGER);
+    }
+
     static EngineConfig config(int numBlocks) {
         return EngineConfig.defaults().withNumBlocks(numBlocks).withBlockSize(4).withMaxBatchTokens(512)
                 .withAttentionBackend(TestModels.attentionBackend());
@@ -90,6 +94,30 @@ final class TestEngines {
             float[][] out = new float[tokens.length][v];
             for (int i = 0; i < tokens.length; i++) {
                 System.arraycopy(flat, i * v, out[i], 0, v);
+            }
+            return out;
+        }
+    }
+
+    /**
+     * |returned − reference| of each token's log-prob, the reference a dense forward of {@code weights} (then closed)
+     * over prompt + completion at temperature 1 (the plain log-softmax).
+     */
+    static double[] logprobErrors(int[] prompt, CompletionResult c, ModelWeights weights) {
+        try (CausalLM reference = new CausalLM(CONFIG, weights)) {
+            float[][] logits = denseLogits(reference, concat(prompt, c.tokenIds()));
+            double[] out = new double[c.tokenIds().length];
+            for (int j = 0; j < out.length; j++) {
+                float[] row = logits[prompt.length - 1 + j];
+                double max = Double.NEGATIVE_INFINITY;
+                for (float x : row) {
+                    max = Math.max(max, x);
+                }
+                double sum = 0;
+                for (float x : row) {
+                    sum += Math.exp(x - max);
+                }
+                out[j] = Math.abs(row[c.tokenIds()[j]] - max - Math.log(sum) - c.logprobs()[j]);
             }
             return out;
         }

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 /** A completion with a non-finite log-prob is an INTERNAL error, never an OK answer. */
 class FiniteLogprobsTest {
     private static CompletionResult withLogprobs(float... logprobs) {
-        return new CompletionResult(1, 2, new int[] {5}, new int[logprobs.length], logprobs, FinishReason.LENGTH, 7, 0);
+        return new CompletionResult(1, 2, new int[] {5}, new int[logprobs.length], logprobs, FinishReason.LENGTH, 7,
+                new long[logprobs.length], 0);
     }
 
     @Test

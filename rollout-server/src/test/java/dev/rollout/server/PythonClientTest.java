@@ -88,6 +88,11 @@ class PythonClientTest {
             for (int i = 0; i < java.size(); i++) {
                 assertEquals(java.get(i).getTokenIdsList(), ints(seen.get("batch").get(i)), "completion " + i);
                 assertEquals(java.get(i).getPromptTokenIdsList(), ints(seen.get("prompt_token_ids").get(i)));
+                assertEquals(java.get(i).getTokenWeightVersionsList(), longs(seen.get("token_weight_versions").get(i)));
+                assertEquals(List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L), longs(seen.get("token_weight_versions").get(i)));
+            }
+            for (JsonNode versions : seen.get("stream_token_weight_versions")) {
+                assertEquals(List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L), longs(versions));
             }
             for (JsonNode streamed : seen.get("stream")) {
                 int index = streamed.get(0).asInt() * 2 + streamed.get(1).asInt();
@@ -95,6 +100,12 @@ class PythonClientTest {
             }
             assertTrue(seen.get("invalid_message").asText().contains("max_tokens"));
         }
+    }
+
+    private static List<Long> longs(JsonNode array) {
+        List<Long> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asLong()));
+        return out;
     }
 
     private static List<Integer> ints(JsonNode array) {

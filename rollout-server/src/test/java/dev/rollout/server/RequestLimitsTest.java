@@ -54,7 +54,8 @@ class RequestLimitsTest {
 
     @Test
     void aSyncWaitsForALongGenerationNoLongerThanItsLimitThenAbortsItAndApplies() throws Exception {
-        try (TestServer server = TestServer.start(ServerOptions.defaults(0).withMaxSyncWaitSeconds(1))) {
+        try (TestServer server = TestServer.start(ServerOptions.defaults(0).withMaxSyncWaitSeconds(1)
+                .withInflightWeightUpdate(dev.rollout.engine.InflightWeightUpdate.WAIT))) {
             // 64 sequences of 1000 tokens through a 1024-token cache: minutes of work on a CPU
             CompletableFuture<GenerateBatchResponse> generation = new CompletableFuture<>();
             server.async().generateBatch(request(16, 4, 1000), WeightSyncTest.observerOf(generation));

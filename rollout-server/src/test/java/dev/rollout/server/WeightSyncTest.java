@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rollout.engine.InflightWeightUpdate;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.GetModelInfoRequest;
@@ -205,7 +206,9 @@ class WeightSyncTest {
     }
 
     @Test
-    void aSyncDuringGenerationFailsNoRequestAndEveryCompletionMatchesItsRecordedVersion() throws Exception {
+    void underWaitASyncDuringGenerationFailsNoRequestAndEveryCompletionMatchesItsRecordedVersion() throws Exception {
+        server.close();
+        server = TestServer.start(ServerOptions.defaults(0).withInflightWeightUpdate(InflightWeightUpdate.WAIT));
         GenerateBatchResponse atVersion0 = server.blocking().generateBatch(TestServer.greedy(40, TestServer.tokens(9, 8, 7)));
         full(1, 2).send(server.async());
         GenerateBatchResponse atVersion1 = server.blocking().generateBatch(TestServer.greedy(40, TestServer.tokens(9, 8, 7)));

@@ -3,6 +3,7 @@ package dev.rollout.server.sync;
 import ai.djl.ndarray.NDManager;
 import com.google.protobuf.ByteString;
 import dev.rollout.engine.Engine;
+import dev.rollout.engine.InflightWeightUpdate;
 import dev.rollout.lora.LoraConfig;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
@@ -40,6 +41,7 @@ public final class WeightSync {
     private final Map<String, long[]> expected = new LinkedHashMap<>();
     private final Semaphore inProgress = new Semaphore(1);
     private final WeightSwapBarrier barrier;
+    private final InflightWeightUpdate inflight;
     private final Timer syncTime;
     private final Counter syncBytes;
     private final Duration idleTimeout;
@@ -50,10 +52,11 @@ public final class WeightSync {
 
     /**
      * @param manager     where new weights are created: the device the model serves on
+     * @param barrier     what a swap waits on with {@code inflight} WAIT; the other modes swap between two steps at once
      * @param idleTimeout how long a sync stream may go without a message before it is abandoned
      */
-    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier, MeterRegistry registry,
-                      Duration idleTimeout) {
+    public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier,
+                      InflightWeightUpdate inflight, MeterRegistry registry, Duration idleTimeout) {
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("--sync-idle-timeout must be positive, got " + idleTimeout);
         }
@@ -69,6 +72,7 @@ public final class WeightSync {
         timers.setRemoveOnCancelPolicy(true);
         this.engine = engine;
         this.barrier = barrier;
+        this.inflight = inflight;
         this.model = model;
         this.manager = manager;
         this.syncTime = Timer.builder("rollout.weight.sync").description("successful weight syncs, from the stream's start to the swap")
@@ -105,8 +109,8 @@ public final class WeightSync {
 
     /**
      * Builds the new weights off the engine thread (for a partial sync: the current ones with the sent tensors
-     * replaced), then, once no generation request is in flight ({@link WeightSwapBarrier}), swaps them in between two
-     * engine steps. Must be called between {@link #begin()} and {@link #release()}.
+     * replaced), then swaps them in between two engine steps: the next two, or with {@code wait} the first two with no
+     * generation request in flight ({@link WeightSwapBarrier}). Must be called between {@link #begin()} and {@link #release()}.
      */
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
         if (staged.header().hasLora()) {
@@ -136,13 +140,20 @@ public final class WeightSync {
                 .build();
     }
 
-    /** Once no generation request is in flight ({@link WeightSwapBarrier}), serves {@code weights} between two engine steps. */
+    /**
+     * Serves {@code weights} between two engine steps, which with {@code wait} are the first with no generation request
+     * in flight ({@link WeightSwapBarrier}); the engine handles the sequences running as {@code inflight} says.
+     */
     private void swap(ModelWeights weights, long version, Runnable onFailure) throws StatusException {
         try {
-            barrier.swap(() -> {
-                engine.swapWeights(weights, version);
-                return null;
-            });
+            if (inflight == InflightWeightUpdate.WAIT) {
+                barrier.swap(() -> {
+                    engine.swapWeights(weights, version, inflight);
+                    return null;
+                });
+            } else {
+                engine.swapWeights(weights, version, inflight);
+            }
         } catch (Exception e) {
             onFailure.run();
             if (e instanceof InterruptedException) {
@@ -170,6 +181,11 @@ public final class WeightSync {
         } finally {
             inProgress.release();
         }
+    }
+
+    /** What a sync does to the sequences running when it lands (serve --inflight-weight-update). */
+    public InflightWeightUpdate inflightWeightUpdate() {
+        return inflight;
     }
 
     /** The active LoRA adapter, if any, for GetModelInfo. */

@@ -6,6 +6,7 @@ import dev.rollout.client.RolloutClient;
 import dev.rollout.client.ServerAddress;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
+import dev.rollout.engine.InflightWeightUpdate;
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
@@ -56,7 +57,7 @@ public final class ColocatedRollouts implements RolloutSource {
     @Override
     public Publication publish(long version) {
         long start = System.nanoTime();
-        engine.swapWeights(policy.model().weights(), version);
+        engine.swapWeights(policy.model().weights(), version, InflightWeightUpdate.KEEP);
         return new Publication(0, (System.nanoTime() - start) / 1e9);
     }
 
