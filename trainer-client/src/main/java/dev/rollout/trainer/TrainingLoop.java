@@ -193,16 +193,7 @@ public final class TrainingLoop implements AutoCloseable {
 
     private List<Completion> generate(List<PromptRow> rows) {
         List<Prompt> prompts = rows.stream().map(TrainingLoop::toProto).toList();
-        SamplingParams sampling = SamplingParams.newBuilder()
-                .setN(config.numGenerations())
-                .setMaxTokens(config.maxCompletionLength())
-                .setTemperature((float) config.temperature())
-                .setTopP((float) config.topP())
-                .setTopK(config.topK())
-                .setMinP((float) config.minP())
-                .setSeed(config.seed() * 1_000_003L + state.step())
-                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
-                .build();
+        SamplingParams sampling = samplingParams(config, config.seed() * 1_000_003L + state.step());
         List<Completion> completions = rollouts.generate(prompts, sampling,
                 config.requireCurrentWeights() ? state.weightVersion() : 0).getCompletionsList();
         int expected = prompts.size() * config.numGenerations();
@@ -210,6 +201,20 @@ public final class TrainingLoop implements AutoCloseable {
             throw new IllegalStateException("asked for " + expected + " completions, got " + completions.size());
         }
         return completions;
+    }
+
+    /** The config's sampling parameters, {@code num_generations} per prompt, with {@code seed}. */
+    public static SamplingParams samplingParams(TrainerConfig config, long seed) {
+        return SamplingParams.newBuilder()
+                .setN(config.numGenerations())
+                .setMaxTokens(config.maxCompletionLength())
+                .setTemperature((float) config.temperature())
+                .setTopP((float) config.topP())
+                .setTopK(config.topK())
+                .setMinP((float) config.minP())
+                .setSeed(seed)
+                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
+                .build();
     }
 
     // ---- score ----

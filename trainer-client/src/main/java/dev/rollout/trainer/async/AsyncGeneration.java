@@ -1,9 +1,9 @@
 package dev.rollout.trainer.async;
 
 import dev.rollout.proto.v1.Completion;
-import dev.rollout.proto.v1.LogprobsMode;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.trainer.TrainingLoop;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptRow;
 import java.time.Duration;
@@ -45,16 +45,7 @@ public final class AsyncGeneration implements AutoCloseable {
 
     /** The sampling parameters of group {@code index}: the config's, with a seed of its own. */
     private SamplingParams sampling(long index) {
-        return SamplingParams.newBuilder()
-                .setN(config.numGenerations())
-                .setMaxTokens(config.maxCompletionLength())
-                .setTemperature((float) config.temperature())
-                .setTopP((float) config.topP())
-                .setTopK(config.topK())
-                .setMinP((float) config.minP())
-                .setSeed(config.seed() * 1_000_003L + index)
-                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
-                .build();
+        return TrainingLoop.samplingParams(config, config.seed() * 1_000_003L + index);
     }
 
     /** The next generation batch for the policy at {@code policyVersion}; blocks while not enough groups are ready. */
