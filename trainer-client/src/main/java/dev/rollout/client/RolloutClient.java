@@ -1,5 +1,6 @@
 package dev.rollout.client;
 
+import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
 import dev.rollout.proto.v1.GetModelInfoRequest;
@@ -11,10 +12,15 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -22,7 +28,9 @@ import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The trainer's side of the rollout contract (design §3) over one or more servers.
@@ -30,12 +38,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * repeated with backoff while a server is UNAVAILABLE (see {@link RetryPolicy}). Thread-safe.
  */
 public final class RolloutClient implements AutoCloseable {
+    private static final Duration PROBE_PATIENCE = Duration.ofSeconds(5);
     private final ClientConfig config;
     private final List<ServerConnection> connections;
     private final ExecutorService calls;
+    /** Silence after which a server with a call outstanding is probed, or null for never. */
+    private final Duration liveness;
 
     public RolloutClient(ClientConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * @param liveness while a generation call is outstanding, each server still working on it is probed after this
+     *                 long without an answer; one that does not answer the probe fails the call as UNAVAILABLE (a hung
+     *                 server), so that its work can go elsewhere. Null: wait for the call's deadline.
+     */
+    public RolloutClient(ClientConfig config, Duration liveness) {
         this.config = config;
+        this.liveness = liveness;
         List<ServerConnection> conns = new ArrayList<>();
         for (ServerAddress a : config.servers()) {
             conns.add(new ServerConnection(a, config));
@@ -108,7 +129,7 @@ public final class RolloutClient implements AutoCloseable {
         String requestId = UUID.randomUUID().toString();
         ExecutorCompletionService<Void> done = new ExecutorCompletionService<>(calls);
         List<GenerateBatchResponse> responses = new ArrayList<>(Collections.nCopies(on.size(), null));
-        List<Future<Void>> futures = new ArrayList<>();
+        Map<Future<Void>, ServerConnection> futures = new LinkedHashMap<>();
         for (int s = 0; s < on.size(); s++) {
             if (split.numPrompts(s) == 0) {
                 continue;
@@ -120,7 +141,7 @@ public final class RolloutClient implements AutoCloseable {
                     .setRequestId(requestId + "/" + s)
                     .setMinWeightVersion(minWeightVersion)
                     .build();
-            futures.add(done.submit(() -> {
+            futures.put(done.submit(() -> {
                 ServerConnection c = on.get(server);
                 GenerateBatchResponse r = once
                         ? withoutAborted(c, c.callOnce("GenerateBatch", stub -> stub.generateBatch(request)))
@@ -129,7 +150,7 @@ public final class RolloutClient implements AutoCloseable {
                     responses.set(server, r);
                 }
                 return null;
-            }));
+            }), on.get(server));
         }
         awaitAll(done, futures);
         synchronized (responses) {
@@ -147,23 +168,98 @@ public final class RolloutClient implements AutoCloseable {
         return r;
     }
 
-    /** Waits for every call; on the first failure cancels the rest (interrupting a blocking call cancels it) and rethrows. */
-    private static void awaitAll(ExecutorCompletionService<Void> done, List<Future<Void>> futures) {
+    /**
+     * Waits for every call; on the first failure cancels the rest (interrupting a blocking call cancels it) and
+     * rethrows. With a liveness timeout, a server still working that stays silent that long is probed, and one that
+     * does not answer fails the whole call as UNAVAILABLE.
+     */
+    private void awaitAll(ExecutorCompletionService<Void> done, Map<Future<Void>, ServerConnection> futures) {
         try {
-            for (int i = 0; i < futures.size(); i++) {
-                done.take().get();
+            for (int finished = 0; finished < futures.size(); ) {
+                Future<Void> f = liveness == null ? done.take() : done.poll(liveness.toNanos(), TimeUnit.NANOSECONDS);
+                if (f == null) {
+                    probeOutstanding(futures);
+                    continue;
+                }
+                f.get();
+                finished++;
             }
         } catch (ExecutionException e) {
-            futures.forEach(f -> f.cancel(true));
+            futures.keySet().forEach(f -> f.cancel(true));
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;
             }
             throw new IllegalStateException("generate failed", e.getCause());
         } catch (InterruptedException e) {
-            futures.forEach(f -> f.cancel(true));
+            futures.keySet().forEach(f -> f.cancel(true));
             Thread.currentThread().interrupt();
             throw new CancellationException("interrupted while waiting for the rollout servers");
+        } catch (RuntimeException e) {
+            futures.keySet().forEach(f -> f.cancel(true));
+            throw e;
         }
+    }
+
+    private void probeOutstanding(Map<Future<Void>, ServerConnection> futures) {
+        for (Map.Entry<Future<Void>, ServerConnection> e : futures.entrySet()) {
+            if (e.getKey().isDone() || answers(e.getValue().address())) {
+                continue;
+            }
+            throw new RolloutServerException(e.getValue().address(), "GenerateBatch", Status.UNAVAILABLE.withDescription(
+                    "no answer for " + liveness.toMillis() + " ms and none to a GetModelInfo probe either: treated as down"
+                            + " (hung); rollout.liveness_timeout_seconds sets how long to wait").asRuntimeException(), 1);
+        }
+    }
+
+    /** True when {@code server} answers GetModelInfo within the probe patience (at most 5 s, less with a shorter liveness timeout). */
+    public boolean answers(ServerAddress server) {
+        Duration patience = liveness == null || liveness.compareTo(PROBE_PATIENCE) > 0 ? PROBE_PATIENCE : liveness;
+        try {
+            probe(server, patience);
+            return true;
+        } catch (RolloutServerException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Streams {@code request}'s completions from {@code server} as each finishes, one attempt, under the call deadline.
+     *
+     * @return cancels the call (the observer then sees CANCELLED)
+     */
+    public Runnable generateStream(ServerAddress server, GenerateBatchRequest request, StreamObserver<Completion> observer) {
+        ServerConnection c = connections(List.of(server)).get(0);
+        c.resetConnectBackoff();
+        AtomicReference<ClientCallStreamObserver<GenerateBatchRequest>> call = new AtomicReference<>();
+        c.async().withDeadlineAfter(config.deadline().toNanos(), TimeUnit.NANOSECONDS).generateStream(request,
+                new ClientResponseObserver<GenerateBatchRequest, Completion>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<GenerateBatchRequest> requestStream) {
+                        call.set(requestStream);
+                    }
+
+                    @Override
+                    public void onNext(Completion value) {
+                        observer.onNext(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        observer.onError(new RolloutServerException(server, "GenerateStream",
+                                t instanceof StatusRuntimeException sre ? sre : Status.fromThrowable(t).asRuntimeException(), 1));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        observer.onCompleted();
+                    }
+                });
+        return () -> {
+            ClientCallStreamObserver<GenerateBatchRequest> r = call.get();
+            if (r != null) {
+                r.cancel("the trainer moved this group elsewhere or stopped", null);
+            }
+        };
     }
 
     /** The model description of the first server (all servers are expected to serve the same model). */
@@ -239,6 +335,47 @@ public final class RolloutClient implements AutoCloseable {
                 c.sleep(Duration.ofNanos(wait), "Health.Check", poll);
                 c.resetConnectBackoff();
             }
+        }
+    }
+
+    /**
+     * Waits until at least one server reports SERVING, polling every server; returns those that do not yet, so that
+     * the caller can use the others and wait for these.
+     *
+     * @throws RolloutServerException naming the first server when none is SERVING within {@code timeout}
+     */
+    public List<ServerAddress> awaitAnyReady(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<ServerAddress, String> last = new LinkedHashMap<>();
+        for (int poll = 1; ; poll++) {
+            List<ServerAddress> notServing = new ArrayList<>();
+            for (ServerConnection c : connections) {
+                try {
+                    HealthCheckResponse r = c.health(Duration.ofSeconds(1)).check(HealthCheckRequest.newBuilder().setService("").build());
+                    if (r.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
+                        notServing.add(c.address());
+                        last.put(c.address(), r.getStatus().name());
+                    }
+                } catch (StatusRuntimeException e) {
+                    Status.Code code = e.getStatus().getCode();
+                    if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED) {
+                        throw new RolloutServerException(c.address(), "Health.Check", e, poll);
+                    }
+                    notServing.add(c.address());
+                    last.put(c.address(), code.name());
+                }
+                c.resetConnectBackoff();
+            }
+            if (notServing.size() < connections.size()) {
+                return notServing;
+            }
+            if (System.nanoTime() >= deadline) {
+                throw new RolloutServerException(connections.get(0).address(), "Health.Check", Status.DEADLINE_EXCEEDED
+                        .withDescription("no rollout server was SERVING within " + timeout + "; last answers: " + last)
+                        .asRuntimeException(), poll);
+            }
+            long wait = Math.min(Duration.ofMillis(Math.min(50L * poll, 500)).toNanos(), Math.max(0, deadline - System.nanoTime()));
+            connections.get(0).sleep(Duration.ofNanos(wait), "Health.Check", poll);
         }
     }
 

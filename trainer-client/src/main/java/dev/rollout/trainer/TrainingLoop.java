@@ -11,6 +11,8 @@ import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.trainer.GenerationBatch.MicroBatch;
+import dev.rollout.trainer.async.AsyncGeneration;
+import dev.rollout.trainer.async.GroupSource;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptDataset;
 import dev.rollout.trainer.data.PromptRow;
@@ -39,7 +41,7 @@ import java.util.Set;
  * {@code gradient_accumulation_steps} micro-batches accumulate into one optimizer step: clip the gradient norm, take an
  * AdamW step) and publish the weights after each optimizer step; finally log what TRL logs.
  */
-public final class TrainingLoop {
+public final class TrainingLoop implements AutoCloseable {
     private final TrainerConfig config;
     private final Models models;
     private final Task task;
@@ -50,6 +52,8 @@ public final class TrainingLoop {
     private final TrainingState state;
     private final Algorithm algorithm;
     private final Set<Integer> stopIds;
+    /** With async_generation: the producer that generates ahead of training, started at the first step. */
+    private AsyncGeneration async;
 
     /**
      * The models of a run.
@@ -114,9 +118,24 @@ public final class TrainingLoop {
      */
     public StepRecord step() {
         long start = System.nanoTime();
-        List<PromptRow> rows = nextPrompts();
-        List<Completion> completions = generate(rows);
-        double generateSeconds = seconds(start);
+        List<PromptRow> rows;
+        List<Completion> completions;
+        double generateSeconds;
+        double generationInterval; // over which this batch's tokens were generated, for tokens_per_second
+        Map<String, Double> asyncMetrics = Map.of();
+        if (config.asyncGeneration()) {
+            AsyncGeneration.Batch b = asyncGeneration().take(state.weightVersion());
+            rows = b.rows();
+            completions = b.completions();
+            asyncMetrics = b.metrics();
+            generateSeconds = b.waitSeconds();
+            generationInterval = b.intervalSeconds();
+        } else {
+            rows = nextPrompts();
+            completions = generate(rows);
+            generateSeconds = seconds(start);
+            generationInterval = generateSeconds;
+        }
 
         List<ScoredCompletion> scored = toScored(rows, completions);
         RewardScores scores = task.rewards().score(scored);
@@ -155,7 +174,8 @@ public final class TrainingLoop {
         metrics.put("time/train", trainSeconds);
         metrics.put("time/sync", publications.seconds);
         metrics.put("step_time", seconds(start));
-        metrics.put("tokens_per_second", tokens / Math.max(generateSeconds, 1e-9));
+        metrics.put("tokens_per_second", tokens / Math.max(generationInterval, 1e-9));
+        metrics.putAll(asyncMetrics);
         return new StepRecord(state.step(), metrics, completions, scored, scores.total(), tokens, publications.bytes);
     }
 
@@ -164,23 +184,21 @@ public final class TrainingLoop {
     private List<PromptRow> nextPrompts() {
         List<PromptRow> rows = new ArrayList<>();
         for (int i = 0; i < promptsPerStep(); i++) {
-            rows.add(task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset())));
+            rows.add(nextPrompt());
         }
         return rows;
     }
 
+    /** The next prompt of the dataset's order; in async mode the producer's thread asks for it. */
+    private PromptRow nextPrompt() {
+        synchronized (state) {
+            return task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset()));
+        }
+    }
+
     private List<Completion> generate(List<PromptRow> rows) {
         List<Prompt> prompts = rows.stream().map(TrainingLoop::toProto).toList();
-        SamplingParams sampling = SamplingParams.newBuilder()
-                .setN(config.numGenerations())
-                .setMaxTokens(config.maxCompletionLength())
-                .setTemperature((float) config.temperature())
-                .setTopP((float) config.topP())
-                .setTopK(config.topK())
-                .setMinP((float) config.minP())
-                .setSeed(config.seed() * 1_000_003L + state.step())
-                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
-                .build();
+        SamplingParams sampling = samplingParams(config, config.seed() * 1_000_003L + state.step());
         List<Completion> completions = rollouts.generate(prompts, sampling,
                 config.requireCurrentWeights() ? state.weightVersion() : 0).getCompletionsList();
         int expected = prompts.size() * config.numGenerations();
@@ -188,6 +206,20 @@ public final class TrainingLoop {
             throw new IllegalStateException("asked for " + expected + " completions, got " + completions.size());
         }
         return completions;
+    }
+
+    /** The config's sampling parameters, {@code num_generations} per prompt, with {@code seed}. */
+    public static SamplingParams samplingParams(TrainerConfig config, long seed) {
+        return SamplingParams.newBuilder()
+                .setN(config.numGenerations())
+                .setMaxTokens(config.maxCompletionLength())
+                .setTemperature((float) config.temperature())
+                .setTopP((float) config.topP())
+                .setTopK(config.topK())
+                .setMinP((float) config.minP())
+                .setSeed(seed)
+                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
+                .build();
     }
 
     // ---- score ----
@@ -230,10 +262,41 @@ public final class TrainingLoop {
                 // TRL's logged loss: what the optimizer step back-propagated, summed over its micro-batches
                 means.add(Map.of("loss", stepLoss));
                 means.add(optimizerStep());
-                publications.add(rollouts.publish(state.weightVersion()));
+                publish(publications);
             }
         }
         return means.means();
+    }
+
+    /** After every optimizer step; in async mode every weight_sync_steps, while generation goes on. */
+    private void publish(Publications publications) {
+        if (async == null) {
+            publications.add(rollouts.publish(state.weightVersion()));
+        } else if (async.syncDue(state.step())) {
+            publications.add(rollouts.publish(state.weightVersion()));
+            async.published(state.weightVersion());
+        }
+    }
+
+    /** The async producer, started from the weights published before the first step. */
+    private AsyncGeneration asyncGeneration() {
+        if (async == null) {
+            GroupSource groups = rollouts.groups();
+            if (groups == null) {
+                throw new IllegalStateException("async_generation needs rollout servers; " + rollouts.describe() + " has none");
+            }
+            async = new AsyncGeneration(config, groups, this::nextPrompt, TrainingLoop::toProto,
+                    config.numIterations() * optimizerStepsPerPass(), state.weightVersion());
+        }
+        return async;
+    }
+
+    /** Stops the async producer, if any; its groups in flight are cancelled. */
+    @Override
+    public void close() {
+        if (async != null) {
+            async.close();
+        }
     }
 
     private Map<String, Double> optimizerStep() {

@@ -218,6 +218,7 @@ public final class TrainingRun implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("closing metrics.jsonl: {}", e.getMessage());
         }
+        loop.close();
         rollouts.close();
         try {
             source.close();

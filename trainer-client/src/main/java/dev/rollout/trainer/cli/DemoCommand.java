@@ -78,6 +78,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Override a key of the demo's training config (as in train --set, e.g. learning_rate=3e-4). Repeatable.")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--async", description = "Generate and train at the same time (async_generation: true, max_staleness 4;"
+            + " see docs/async.md) instead of one after the other.")
+    boolean async;
+
     @Option(names = "--trainer-metrics-port", defaultValue = "9401",
             description = "The trainer's /metrics port (-1: none). Default: ${DEFAULT-VALUE}.")
     int trainerMetricsPort;
@@ -103,6 +107,9 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = runFolder();
         Path model = TrainingRun.resolveModel("tiny", dir);
         List<String> settings = new ArrayList<>(lora ? LORA_SETTINGS : List.of());
+        if (async) {
+            settings.add("async_generation=true");
+        }
         settings.addAll(overrides);
         TrainerConfig config = TrainerConfig.parse(config(model, dir), settings);
 
@@ -128,7 +135,10 @@ public final class DemoCommand implements Callable<Integer> {
                 List<String[]> before = greedySamples(run, run.source().tokenizer());
 
                 o.println("GRPO: " + config.numGenerations() + " completions for each of "
-                        + config.perDeviceTrainBatchSize() / config.numGenerations() + " prompts per step, weights pushed after every step");
+                        + config.perDeviceTrainBatchSize() / config.numGenerations() + " prompts per step, "
+                        + (config.asyncGeneration() ? "generated while the trainer trains (async, max_staleness "
+                        + config.maxStaleness() + "), weights pushed every " + config.weightSyncSteps() + " step(s)"
+                        : "weights pushed after every step"));
                 ProgressLine progress = new ProgressLine(o, maxSteps, Math.max(0, (deadline - System.nanoTime()) / 60e9));
                 DemoSummary summary = new DemoSummary();
                 run.train(deadline, r -> {

@@ -30,7 +30,9 @@ public final class ProgressLine {
         return String.format("[%s%s] step %d/%d  reward %.3f  loss %+.4f  %.0f tok/s  ETA %s",
                 "#".repeat(filled), ".".repeat(BAR - filled), step, maxSteps,
                 m.getOrDefault("reward", Double.NaN), m.getOrDefault("loss", Double.NaN),
-                m.getOrDefault("tokens_per_second", Double.NaN), clock(eta));
+                m.getOrDefault("tokens_per_second", Double.NaN), clock(eta))
+                + (m.containsKey("staleness/max") ? String.format("  staleness %.2f (max %.0f)",
+                        m.get("staleness/mean"), m.get("staleness/max")) : "");
     }
 
     public void print(int step, Map<String, Double> metrics) {

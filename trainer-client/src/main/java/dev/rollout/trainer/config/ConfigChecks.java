@@ -65,8 +65,38 @@ final class ConfigChecks {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("lora_target_modules", e.getMessage().replace("lora_target_modules: ", ""));
         }
+        checkAsync(config);
         if (config.rolloutRetryMaxBackoffSeconds() < config.rolloutRetryBackoffSeconds()) {
             throw new ConfigException("rollout.retry_max_backoff_seconds", "must be at least rollout.retry_backoff_seconds");
+        }
+    }
+
+    private static void checkAsync(TrainerConfig config) {
+        if (!config.asyncGeneration()) {
+            return;
+        }
+        if (config.rolloutMode() == RolloutMode.COLOCATE) {
+            throw new ConfigException("async_generation", "needs rollout.mode: server; a colocated engine shares the trainer's"
+                    + " device and weights, so generation and training cannot overlap there. Set async_generation: false,"
+                    + " or run rollout servers (rollout.mode: server)");
+        }
+        if ((Integer) config.get("max_inflight_tasks") == 0) {
+            throw new ConfigException("max_inflight_tasks", "must be -1 (auto) or at least num_generations ("
+                    + config.numGenerations() + "); got 0");
+        }
+        int inflight = (Integer) config.get("max_inflight_tasks");
+        if (inflight > 0 && inflight < config.numGenerations()) {
+            throw new ConfigException("max_inflight_tasks", "(" + inflight + ") must be at least num_generations ("
+                    + config.numGenerations() + "): a group's completions are generated together");
+        }
+        if (config.maxStaleness() < config.weightSyncSteps() - 1) {
+            throw new ConfigException("max_staleness", "(" + config.maxStaleness() + ") must be at least weight_sync_steps − 1 ("
+                    + (config.weightSyncSteps() - 1) + "): between two pushes the servers' weights fall that many versions"
+                    + " behind, and no group could start");
+        }
+        if (config.queueMaxsize() < config.generationBatchSize()) {
+            throw new ConfigException("queue_maxsize", "(" + config.queueMaxsize() + ") must hold at least one generation batch ("
+                    + config.generationBatchSize() + " completions), or the trainer would wait forever for a full one");
         }
     }
 

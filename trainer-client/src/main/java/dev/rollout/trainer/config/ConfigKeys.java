@@ -165,6 +165,16 @@ final class ConfigKeys {
             bool("save_merged_model", false,
                     "With use_peft, checkpoints also hold the merged model (W + scale · B · A) in `merged/`, in the Hugging Face layout."),
 
+            // async generation (TRL's AsyncGRPOConfig names and defaults)
+            bool("async_generation", false,
+                    "Generate and train at the same time: groups stream in from the servers while the trainer trains on the oldest ready ones, and weights are pushed without pausing generation (see docs/async.md). False: generate, then train, step by step."),
+            integer("max_staleness", 4, 0,
+                    "Async: most weight versions a token may lag the policy it is trained with; a group is started only if it can be trained on within this many versions, and one whose oldest token is older at training time is dropped (`async/dropped_groups`)."),
+            integer("max_inflight_tasks", -1, -1,
+                    "Async: most completions being generated at once over all servers; -1 (auto) means max_staleness × the generation batch, at least one generation batch."),
+            integer("queue_maxsize", 1024, 1, "Async: most finished completions waiting for the trainer; generation pauses while the queue is full."),
+            integer("weight_sync_steps", 1, 1, "Async: optimizer steps between two weight pushes to the servers."),
+
             // rollout
             choice("rollout.mode", RolloutMode.class, RolloutMode.SERVER,
                     "`server`: call remote rollout servers and push weights after each step; `colocate`: run the engine in-process on the policy's own weights."),
@@ -178,6 +188,8 @@ final class ConfigKeys {
             positive("rollout.retry_backoff_seconds", 0.2, 0.0, "First retry delay; it doubles on each retry."),
             positive("rollout.retry_max_backoff_seconds", 20.0, 0.0, "Longest retry delay."),
             positive("rollout.request_timeout_seconds", 1800.0, 0.0, "Deadline of one generation call; a large batch can take minutes."),
+            positive("rollout.liveness_timeout_seconds", 30.0, 0.0,
+                    "A server that does not answer a GetModelInfo probe within this while a generation call to it is outstanding is treated as down and its work goes to the others (a hung server)."),
             integer("rollout.sync_chunk_bytes", 4 * 1024 * 1024 - 64 * 1024, 1024,
                     "Largest tensor chunk per message when pushing weights (under gRPC's 4 MiB message limit)."),
 

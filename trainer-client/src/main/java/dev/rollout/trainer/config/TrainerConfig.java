@@ -224,6 +224,16 @@ public final class TrainerConfig {
     public int saveSteps() { return i("save_steps"); }
     public int loggingSteps() { return i("logging_steps"); }
     public String device() { return s("device"); }
+    public boolean asyncGeneration() { return b("async_generation"); }
+    public int maxStaleness() { return i("max_staleness"); }
+
+    /** Completions in flight at once in async mode: max_inflight_tasks, or when -1 max_staleness generation batches. */
+    public int maxInflightTasks() {
+        int set = i("max_inflight_tasks");
+        return set > 0 ? set : Math.max(1, maxStaleness()) * generationBatchSize();
+    }
+    public int queueMaxsize() { return i("queue_maxsize"); }
+    public int weightSyncSteps() { return i("weight_sync_steps"); }
     public RolloutMode rolloutMode() { return (RolloutMode) values.get("rollout.mode"); }
     public List<String> rolloutServers() { return strings("rollout.servers"); }
     public String rolloutAuthToken() { return s("rollout.auth_token"); }
@@ -237,6 +247,7 @@ public final class TrainerConfig {
     public double rolloutRetryBackoffSeconds() { return d("rollout.retry_backoff_seconds"); }
     public double rolloutRetryMaxBackoffSeconds() { return d("rollout.retry_max_backoff_seconds"); }
     public double rolloutRequestTimeoutSeconds() { return d("rollout.request_timeout_seconds"); }
+    public double rolloutLivenessTimeoutSeconds() { return d("rollout.liveness_timeout_seconds"); }
     public int rolloutSyncChunkBytes() { return i("rollout.sync_chunk_bytes"); }
     public boolean usePeft() { return b("use_peft"); }
     public int loraR() { return i("lora_r"); }

@@ -1,6 +1,5 @@
 package dev.rollout.trainer.rollout;
 
-import dev.rollout.client.ClientConfig;
 import dev.rollout.client.PushOptions;
 import dev.rollout.client.RetryPolicy;
 import dev.rollout.client.RolloutClient;
@@ -18,13 +17,9 @@ import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.proto.v1.SyncWeightsHeader;
 import dev.rollout.trainer.Policy;
-import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.weights.DType;
 import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,6 +56,8 @@ public final class RemoteRollouts implements RolloutSource {
     /** With LoRA: whether the servers up to date hold the frozen base, so that a publication sends only the adapter. */
     private boolean serversHaveBase;
     private String baseFingerprint; // of the frozen base, computed once
+    /** No server set aside: {@link #available} need not take the lock, which a weight push holds. */
+    private volatile boolean allUpToDate = true;
 
     public RemoteRollouts(RolloutClient client, Policy policy, int chunkBytes) {
         this.client = client;
@@ -69,36 +66,12 @@ public final class RemoteRollouts implements RolloutSource {
         this.patience = client.config().retry();
     }
 
-    /** The client the config describes: servers, token, CA file, retries and deadline. */
-    public static RolloutClient connect(TrainerConfig config) throws IOException {
-        List<ServerAddress> servers = config.rolloutServers().stream().map(ServerAddress::parse).toList();
-        if (servers.isEmpty()) {
-            throw new IllegalArgumentException("rollout.mode is server but rollout.servers is empty: give host:port of each rollout server");
-        }
-        ClientConfig c = ClientConfig.of(servers)
-                .withDeadline(Duration.ofMillis((long) (config.rolloutRequestTimeoutSeconds() * 1000)))
-                .withRetry(new RetryPolicy(config.rolloutMaxAttempts(),
-                        Duration.ofMillis((long) (config.rolloutRetryBackoffSeconds() * 1000)),
-                        Duration.ofMillis((long) (config.rolloutRetryMaxBackoffSeconds() * 1000)), 2.0, 0.2));
-        String token = config.rolloutAuthToken();
-        if (token == null && config.rolloutAuthTokenFile() != null) {
-            token = Files.readString(Path.of(config.rolloutAuthTokenFile())).strip();
-        }
-        if (token != null) {
-            c = c.withBearerToken(token);
-        }
-        if (config.rolloutCaFile() != null) {
-            c = c.withTls(Path.of(config.rolloutCaFile()));
-        }
-        return new RolloutClient(c);
-    }
-
     public RolloutClient client() {
         return client;
     }
 
     @Override
-    public GenerateBatchResponse generate(List<Prompt> prompts, SamplingParams sampling, long minWeightVersion) {
+    public synchronized GenerateBatchResponse generate(List<Prompt> prompts, SamplingParams sampling, long minWeightVersion) {
         long floor = Math.max(minWeightVersion, firstPublished);
         for (int failures = 0; ; ) {
             catchUp(false);
@@ -122,7 +95,7 @@ public final class RemoteRollouts implements RolloutSource {
 
     /** Pushes to the servers that are up to date; one set aside gets the weights when it is back (see {@link #catchUp}). */
     @Override
-    public Publication publish(long version) {
+    public synchronized Publication publish(long version) {
         long start = System.nanoTime();
         if (published < 0) {
             firstPublished = version;
@@ -203,6 +176,47 @@ public final class RemoteRollouts implements RolloutSource {
     private void setAside(ServerAddress server, String why) {
         behind.put(server, why);
         nextProbeNanos.putIfAbsent(server, System.nanoTime());
+        allUpToDate = false;
+    }
+
+    /**
+     * The servers that hold the published weights and may take work, after asking those set aside whether they are
+     * back (see {@link #catchUp}); waits with logged backoff while there is none. While every server is up to date it
+     * answers without waiting for a weight push in progress.
+     */
+    public List<ServerAddress> available() {
+        if (allUpToDate) {
+            return client.servers();
+        }
+        synchronized (this) {
+            catchUp(false);
+            if (upToDate().isEmpty()) {
+                awaitAServer("generate");
+            }
+            allUpToDate = behind.isEmpty();
+            return upToDate();
+        }
+    }
+
+    /** Sets {@code server} aside as down: no work until it is back and holds the published weights. */
+    public synchronized void lost(ServerAddress server, String why) {
+        if (!behind.containsKey(server)) {
+            LOG.warn("rollout server {} set aside ({}); the others go on", server, why);
+        }
+        setAside(server, why);
+    }
+
+    /** The highest weight version the servers in use serve now; a server that does not answer a probe is set aside. */
+    public synchronized long servingVersion() {
+        long version = 0;
+        for (ServerAddress s : upToDate()) {
+            try {
+                version = Math.max(version, client.probe(s, PROBE_PATIENCE).getWeightVersion());
+            } catch (RolloutServerException e) {
+                setAside(s, statusText(e.status()));
+            }
+        }
+        return version;
     }
 
     /**
@@ -224,6 +238,7 @@ public final class RemoteRollouts implements RolloutSource {
                 }
                 behind.remove(s);
                 nextProbeNanos.remove(s);
+                allUpToDate = behind.isEmpty();
                 LOG.info("rollout server {} is back with the trainer's weights (version {})", s, Math.max(serving, published));
             } catch (RolloutServerException e) {
                 behind.put(s, e.status().getCode() == Status.Code.DEADLINE_EXCEEDED
@@ -287,6 +302,11 @@ public final class RemoteRollouts implements RolloutSource {
 
     private static String statusText(Status s) {
         return s.getCode() + (s.getDescription() != null ? ": " + s.getDescription() : "");
+    }
+
+    @Override
+    public dev.rollout.trainer.async.GroupSource groups() {
+        return new StreamingGroups(this);
     }
 
     @Override

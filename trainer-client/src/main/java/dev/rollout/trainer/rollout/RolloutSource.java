@@ -20,6 +20,11 @@ public interface RolloutSource extends AutoCloseable {
     /** What a weight publication cost: bytes sent per server (0 when colocated) and wall seconds. */
     record Publication(long bytes, double seconds) {}
 
+    /** The source's servers for async generation, one streamed call per group; null when it has none (colocated). */
+    default dev.rollout.trainer.async.GroupSource groups() {
+        return null;
+    }
+
     /** Where to read this source's server metrics, for the progress line; empty when there is none. */
     String describe();
 

@@ -1,0 +1,25 @@
+package dev.rollout.trainer.async;
+
+import dev.rollout.client.ServerAddress;
+import dev.rollout.proto.v1.Completion;
+import dev.rollout.trainer.data.PromptRow;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A group being generated on one server. A new object each time a group is started, so that late callbacks of an
+ * attempt given up on (its server lost or hung) are recognised and ignored.
+ */
+final class InFlightGroup {
+    final long index;
+    final PromptRow row;
+    final ServerAddress server;
+    final List<Completion> received = new ArrayList<>();
+    Runnable cancel = () -> { };
+
+    InFlightGroup(long index, PromptRow row, ServerAddress server) {
+        this.index = index;
+        this.row = row;
+        this.server = server;
+    }
+}

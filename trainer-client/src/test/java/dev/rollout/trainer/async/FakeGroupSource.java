@@ -1,0 +1,114 @@
+package dev.rollout.trainer.async;
+
+import dev.rollout.client.ServerAddress;
+import dev.rollout.proto.v1.Completion;
+import dev.rollout.proto.v1.FinishReason;
+import dev.rollout.proto.v1.Prompt;
+import dev.rollout.proto.v1.SamplingParams;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Servers without a model for the producer: each group's completions arrive after the server's delay, the first
+ * half of each completion's tokens from the weights held when the group started and the rest from those held when
+ * it finishes (as a server that swaps weights under running sequences reports them). A server can be made to fail
+ * its groups, to hang (never answer, nor a probe), or to serve a fixed old version.
+ */
+final class FakeGroupSource implements GroupSource {
+    static final int TOKENS = 4;
+
+    /** How one fake server behaves. */
+    static final class Server {
+        final ServerAddress address;
+        volatile long delayMillis;
+        volatile boolean hang;
+        volatile Status failWith;
+        volatile boolean lostFailure = true;
+        /** Set: every token of the next group started reports this version (a server that ignored a push). */
+        volatile Long staleVersionOnce;
+        final List<Long> started = new CopyOnWriteArrayList<>();
+
+        Server(String name, long delayMillis) {
+            this.address = new ServerAddress(name, 1);
+            this.delayMillis = delayMillis;
+        }
+    }
+
+    final List<Server> servers;
+    final AtomicLong version = new AtomicLong();
+    final List<ServerAddress> lost = new CopyOnWriteArrayList<>();
+    private final Map<ServerAddress, Boolean> down = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+
+    FakeGroupSource(long version, Server... servers) {
+        this.version.set(version);
+        this.servers = List.of(servers);
+    }
+
+    Server server(ServerAddress a) {
+        return servers.stream().filter(s -> s.address.equals(a)).findFirst().orElseThrow();
+    }
+
+    @Override
+    public List<ServerAddress> available() {
+        return servers.stream().map(s -> s.address).filter(a -> !down.containsKey(a)).toList();
+    }
+
+    @Override
+    public Runnable start(ServerAddress address, Prompt prompt, SamplingParams sampling, long minWeightVersion, Listener listener) {
+        Server s = server(address);
+        s.started.add(sampling.getSeed());
+        if (s.hang) {
+            return () -> { };
+        }
+        long startVersion = s.staleVersionOnce != null ? s.staleVersionOnce : version.get();
+        boolean stale = s.staleVersionOnce != null;
+        s.staleVersionOnce = null;
+        var task = timer.schedule(() -> {
+            if (s.failWith != null) {
+                listener.failed(s.failWith.asRuntimeException(), s.lostFailure);
+                return;
+            }
+            long endVersion = stale ? startVersion : version.get();
+            for (int i = 0; i < sampling.getN(); i++) {
+                Completion.Builder c = Completion.newBuilder().setSampleIndex(sampling.getN() - 1 - i)
+                        .setText(prompt.getText()).setWeightVersion(startVersion).setFinishReason(FinishReason.FINISH_REASON_LENGTH);
+                for (int t = 0; t < TOKENS; t++) {
+                    c.addTokenIds(t).addLogprobs(-1f).addTokenWeightVersions(t < TOKENS / 2 ? startVersion : endVersion);
+                }
+                listener.completion(c.build());
+            }
+            listener.done();
+        }, s.delayMillis, TimeUnit.MILLISECONDS);
+        return () -> task.cancel(false);
+    }
+
+    @Override
+    public boolean answers(ServerAddress server) {
+        return !server(server).hang;
+    }
+
+    @Override
+    public void lost(ServerAddress server, String why) {
+        lost.add(server);
+        down.put(server, true);
+    }
+
+    void close() {
+        timer.shutdownNow();
+    }
+
+    static List<Long> allStarted(FakeGroupSource source) {
+        List<Long> out = new ArrayList<>();
+        source.servers.forEach(s -> out.addAll(s.started));
+        return out;
+    }
+}

@@ -1,0 +1,185 @@
+package dev.rollout.trainer.async;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rollout.proto.v1.Prompt;
+import dev.rollout.proto.v1.SamplingParams;
+import dev.rollout.trainer.data.PromptRow;
+import io.grpc.Status;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The async producer against fake servers, with the trainer played by the test: take a generation batch, "train" (one
+ * version per batch), publish. The properties checked hold whatever the threads' timing, so the tests do not depend on
+ * how loaded the machine is; the delays only make one side the slow one.
+ */
+class GroupProducerTest {
+    private static final int N = 4;
+    private static final int GROUPS_PER_BATCH = 2;
+    private static final long START = 1;
+    private final AtomicInteger prompts = new AtomicInteger();
+    private FakeGroupSource source;
+    private GroupProducer producer;
+
+    @AfterEach
+    void close() {
+        if (producer != null) {
+            producer.close();
+        }
+        source.close();
+    }
+
+    private GroupProducer producer(int maxStaleness, Duration liveness, FakeGroupSource.Server... servers) {
+        source = new FakeGroupSource(START, servers);
+        StalenessBudget budget = new StalenessBudget(GROUPS_PER_BATCH, 1, maxStaleness);
+        producer = new GroupProducer(source, () -> new PromptRow("p" + prompts.getAndIncrement(), null, Map.of()),
+                row -> Prompt.newBuilder().setText(row.text()).build(),
+                index -> SamplingParams.newBuilder().setN(N).setMaxTokens(FakeGroupSource.TOKENS).setSeed(index).build(),
+                new GroupProducer.Settings(budget, N, FakeGroupSource.TOKENS, 1024, 1024, liveness), START);
+        return producer;
+    }
+
+    /** Runs {@code steps} generation batches, each trained for {@code trainMillis}; returns the staleness of each. */
+    private List<Long> train(int steps, long trainMillis) throws InterruptedException {
+        List<Long> staleness = new ArrayList<>();
+        long version = START;
+        for (int step = 0; step < steps; step++) {
+            ReadyBatch batch = producer.take(version);
+            assertEquals(GROUPS_PER_BATCH, batch.groups().size());
+            List<dev.rollout.proto.v1.Completion> all = new ArrayList<>();
+            batch.groups().forEach(g -> all.addAll(g.completions()));
+            staleness.add(Staleness.of(all, version).max());
+            Thread.sleep(trainMillis);
+            version++;
+            source.version.set(version); // the push reached the servers
+            producer.published(version);
+        }
+        return staleness;
+    }
+
+    @Test
+    void withASlowTrainerNoTokenIsTrainedMoreThanMaxStalenessVersionsLate() throws Exception {
+        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+
+        List<Long> staleness = train(12, 30);
+
+        assertTrue(staleness.stream().allMatch(s -> s <= 2), "staleness per batch " + staleness);
+        assertEquals(0, producer.take(START + 12).droppedGroups(), "admission keeps every group within the bound");
+    }
+
+    @Test
+    void withASlowServerNoTokenIsTrainedMoreThanMaxStalenessVersionsLate() throws Exception {
+        producer(1, Duration.ofSeconds(30), new FakeGroupSource.Server("slow", 40));
+
+        List<Long> staleness = train(8, 0);
+
+        assertTrue(staleness.stream().allMatch(s -> s <= 1), "staleness per batch " + staleness);
+    }
+
+    @Test
+    void atMaxStalenessZeroEveryTokenIsFromThePolicyThatTrainsOnIt() throws Exception {
+        producer(0, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+
+        List<Long> staleness = train(6, 10);
+
+        assertEquals(List.of(0L, 0L, 0L, 0L, 0L, 0L), staleness);
+    }
+
+    @Test
+    void groupsNeverStartMoreThanTheBudgetAhead() throws Exception {
+        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+        producer.take(START);
+
+        // the trainer "trains" for long: the producer fills what the budget allows, then stops
+        long until = System.nanoTime() + 20_000_000_000L;
+        while (FakeGroupSource.allStarted(source).size() < 3 * GROUPS_PER_BATCH && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(200);
+        int started = FakeGroupSource.allStarted(source).size();
+
+        // batch 0 taken; while it trains, batches 1 (staleness 1) and 2 (staleness 2) may be generated, not batch 3
+        assertEquals(3 * GROUPS_PER_BATCH, started);
+    }
+
+    @Test
+    void aGroupTooStaleAtTrainingTimeIsDroppedCountedAndReplaced() throws Exception {
+        FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
+        server.staleVersionOnce = START - 5;
+        producer(2, Duration.ofSeconds(30), server);
+
+        ReadyBatch batch = producer.take(START);
+
+        assertEquals(1, batch.droppedGroups());
+        assertEquals(GROUPS_PER_BATCH, batch.groups().size());
+        assertTrue(batch.groups().stream().allMatch(g -> g.oldestVersion() == START), "only fresh groups are trained on");
+    }
+
+    @Test
+    void groupsGoToTheServerWithTheFewestTokensInFlight() throws Exception {
+        FakeGroupSource.Server busy = new FakeGroupSource.Server("busy", 60_000);
+        FakeGroupSource.Server free = new FakeGroupSource.Server("free", 0);
+        producer(2, Duration.ofSeconds(30), busy, free);
+
+        train(3, 0);
+
+        // the busy server never finishes a group, so every group trained on came from the other
+        assertTrue(free.started.size() >= 3 * GROUPS_PER_BATCH, "free " + free.started + ", busy " + busy.started);
+        assertTrue(busy.started.size() >= 1, "the first group goes to the first server listed (a tie)");
+    }
+
+    @Test
+    void aServerThatDiesLosesOnlyItsGroupsInFlightWhichAreGeneratedElsewhere() throws Exception {
+        FakeGroupSource.Server dying = new FakeGroupSource.Server("dying", 0);
+        dying.failWith = Status.UNAVAILABLE.withDescription("connection refused");
+        FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
+        producer(2, Duration.ofSeconds(30), dying, healthy);
+
+        List<Long> staleness = train(4, 0);
+
+        assertEquals(4, staleness.size());
+        assertEquals(List.of(dying.address), source.lost.stream().distinct().toList());
+        ReadyBatch next = producer.take(START + 4);
+        assertTrue(next.regeneratedGroups() >= 1 && next.regeneratedGroups() <= dying.started.size(),
+                "groups the dead server held were generated again: " + next.regeneratedGroups() + " of " + dying.started);
+        assertEquals(0, next.droppedGroups(), "nothing is thrown away");
+    }
+
+    @Test
+    void aHungServerIsFailedOverAfterTheLivenessTimeout() throws Exception {
+        FakeGroupSource.Server hung = new FakeGroupSource.Server("hung", 0);
+        hung.hang = true;
+        FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
+        producer(2, Duration.ofMillis(100), hung, healthy);
+
+        List<Long> staleness = train(3, 0);
+        long until = System.nanoTime() + 20_000_000_000L; // the liveness timeout counts from the group's start
+        while (source.lost.isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+
+        assertEquals(3, staleness.size(), "training went on with the healthy server");
+        assertEquals(List.of(hung.address), source.lost.stream().distinct().toList());
+        assertTrue(producer.take(START + 3).regeneratedGroups() >= 1, "the hung server's group was generated again");
+    }
+
+    @Test
+    void aFailureThatIsNotAboutTheServerStopsTrainingWithItsMessage() {
+        FakeGroupSource.Server bad = new FakeGroupSource.Server("bad", 0);
+        bad.failWith = Status.INVALID_ARGUMENT.withDescription("max_tokens beyond the context");
+        bad.lostFailure = false;
+        producer(2, Duration.ofSeconds(30), bad);
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> producer.take(START));
+
+        assertTrue(e.getMessage().contains("max_tokens beyond the context"), e.getMessage());
+    }
+}
