@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /** A GenerateStream call never ends OK with a completion missing: one that cannot be sent ends the stream with an error. */
 class CompletionStreamTest {
     private static CompletionResult completion(int prompt, int sample, float logprob) {
-        return new CompletionResult(prompt, sample, new int[] {5}, new int[] {7}, new float[] {logprob}, FinishReason.LENGTH, 3, 0);
+        return new CompletionResult(prompt, sample, new int[] {5}, new int[] {7}, new float[] {logprob}, FinishReason.LENGTH, 3, new long[] {3}, 0);
     }
 
     private static final Function<CompletionResult, Completion> DECODES = r -> ProtoMapping.toProto(r, "text");
