@@ -51,9 +51,10 @@ public final class GroupProducer implements AutoCloseable {
     private final ServerLoad load = new ServerLoad();
     private final Map<Long, InFlightGroup> inFlight = new HashMap<>();
     private final Deque<InFlightGroup> toRestart = new ArrayDeque<>();
-    private final TreeMap<Long, Group> ready = new TreeMap<>();
+    private final TreeMap<Long, Group> ready = new TreeMap<>(); // by ticket: the order the groups were started in
     private final Thread thread;
     private long nextIndex;
+    private long nextTicket;
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
     private int heldByTrainer;
     private long nextBatchVersion;
@@ -182,8 +183,9 @@ public final class GroupProducer implements AutoCloseable {
             return false;
         }
         InFlightGroup old = toRestart.poll();
-        InFlightGroup group = old != null ? new InFlightGroup(old.index, old.row, server)
-                : new InFlightGroup(nextIndex++, prompts.get(), server);
+        // a restart keeps its index (its seeds) but takes the last ticket, so it cannot overtake the groups counted ahead
+        InFlightGroup group = old != null ? new InFlightGroup(old.index, nextTicket++, old.row, server)
+                : new InFlightGroup(nextIndex++, nextTicket++, prompts.get(), server);
         inFlight.put(group.index, group);
         load.add(server, (long) n * settings.maxTokens());
         group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), published,
@@ -220,7 +222,7 @@ public final class GroupProducer implements AutoCloseable {
                         inFlight.remove(group.index);
                         List<Completion> sorted = new ArrayList<>(group.received);
                         sorted.sort(Comparator.comparingInt(Completion::getSampleIndex));
-                        ready.put(group.index, new Group(group.index, group.row, List.copyOf(sorted)));
+                        ready.put(group.ticket, new Group(group.index, group.row, List.copyOf(sorted)));
                         changed.signalAll();
                     }
                 } finally {

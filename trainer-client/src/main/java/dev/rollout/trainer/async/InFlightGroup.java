@@ -12,13 +12,16 @@ import java.util.List;
  */
 final class InFlightGroup {
     final long index;
+    /** When this attempt started, among all attempts: groups are trained in this order, as admission assumed. */
+    final long ticket;
     final PromptRow row;
     final ServerAddress server;
     final List<Completion> received = new ArrayList<>();
     Runnable cancel = () -> { };
 
-    InFlightGroup(long index, PromptRow row, ServerAddress server) {
+    InFlightGroup(long index, long ticket, PromptRow row, ServerAddress server) {
         this.index = index;
+        this.ticket = ticket;
         this.row = row;
         this.server = server;
     }
