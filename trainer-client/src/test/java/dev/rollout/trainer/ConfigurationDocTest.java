@@ -63,7 +63,8 @@ class ConfigurationDocTest {
                 new Documented("rollout-server bench", "BenchCommand", BenchCommand::new),
                 new Documented("rollout-server chaos", "ChaosCommand", dev.rollout.chaos.ChaosCommand::new),
                 new Documented("trainer train", "TrainCommand", TrainCommand::new),
-                new Documented("trainer demo", "DemoCommand", DemoCommand::new));
+                new Documented("trainer demo", "DemoCommand", DemoCommand::new),
+                new Documented("trainer bench", "BenchCommand", dev.rollout.trainer.cli.BenchCommand::new));
     }
 
     @BeforeAll
