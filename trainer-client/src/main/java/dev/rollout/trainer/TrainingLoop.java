@@ -217,6 +217,7 @@ public final class TrainingLoop implements AutoCloseable {
                 .setTopP((float) config.topP())
                 .setTopK(config.topK())
                 .setMinP((float) config.minP())
+                .addAllStopTokenIds(config.stopTokenIds())
                 .setSeed(seed)
                 .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
                 .build();

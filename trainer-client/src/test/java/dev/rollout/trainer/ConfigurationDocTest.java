@@ -65,7 +65,8 @@ class ConfigurationDocTest {
                 new Documented("rollout-server bench checkpoint", "CheckpointCommand", dev.rollout.bench.CheckpointCommand::new),
                 new Documented("rollout-server chaos", "ChaosCommand", dev.rollout.chaos.ChaosCommand::new),
                 new Documented("trainer train", "TrainCommand", TrainCommand::new),
-                new Documented("trainer demo", "DemoCommand", DemoCommand::new));
+                new Documented("trainer demo", "DemoCommand", DemoCommand::new),
+                new Documented("trainer bench", "BenchCommand", dev.rollout.trainer.cli.BenchCommand::new));
     }
 
     @BeforeAll

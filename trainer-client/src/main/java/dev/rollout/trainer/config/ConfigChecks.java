@@ -32,6 +32,7 @@ final class ConfigChecks {
                         + config.rewardFuncs() + "; key each entry by its reward_funcs entry, spelled the same");
             }
         }
+        checkStopTokenIds(config);
         checkGenerationBatch(config);
         checkObjective(config);
         Double clipMin = config.samplingCorrectionClipMin();
@@ -147,6 +148,19 @@ final class ConfigChecks {
         }
         if (config.trainer() == TrainerType.RLOO && config.multiObjectiveAggregation() != MultiObjectiveAggregation.SUM_THEN_NORMALIZE) {
             throw new ConfigException("multi_objective_aggregation", "is a GRPO option; RLOO sums the weighted rewards");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void checkStopTokenIds(TrainerConfig config) {
+        List<Double> ids = (List<Double>) config.get("stop_token_ids");
+        if (ids == null) {
+            return;
+        }
+        for (double id : ids) {
+            if (id < 0 || id != Math.rint(id) || id > Integer.MAX_VALUE) {
+                throw new ConfigException("stop_token_ids", "must list token ids (integers >= 0); got " + id);
+            }
         }
     }
 }

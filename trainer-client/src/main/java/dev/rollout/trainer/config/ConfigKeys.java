@@ -82,6 +82,7 @@ final class ConfigKeys {
                     "Sampling temperature; the trainer divides its logits by it too, so both sides score the same distribution."),
             number("top_p", 1.0, 0.0, 1.0, false, "Nucleus sampling: keep the smallest set of tokens whose probability reaches this; in (0, 1], 1.0 is off."),
             integer("top_k", 0, 0, "Keep only the k most likely tokens; 0 is off."),
+            numbers("stop_token_ids", "Token ids that end a completion besides the model's EOS ids (vLLM's `stop_token_ids`); the stop token is part of the completion. Null: none."),
             number("min_p", 0.0, 0.0, 1.0, false, "Drop tokens less likely than this times the most likely one; 0 is off."),
 
             // the objective

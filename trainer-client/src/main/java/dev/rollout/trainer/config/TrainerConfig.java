@@ -155,6 +155,12 @@ public final class TrainerConfig {
     public double temperature() { return d("temperature"); }
     public double topP() { return d("top_p"); }
     public int topK() { return i("top_k"); }
+    /** {@code stop_token_ids} as ids; empty when null (checked to be token ids in {@link ConfigChecks}). */
+    @SuppressWarnings("unchecked")
+    public List<Integer> stopTokenIds() {
+        List<Double> ids = (List<Double>) values.get("stop_token_ids");
+        return ids == null ? List.of() : ids.stream().map(Double::intValue).toList();
+    }
     public double minP() { return d("min_p"); }
     public double learningRate() { return d("learning_rate"); }
     public double beta() { return d("beta"); }

@@ -28,9 +28,15 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Starts {@code rollout-server serve} with these arguments; fails at once, naming the port, if a port is taken. */
     public static ServerProcess start(List<String> serveArgs, int port, int metricsPort, Path log) throws IOException {
+        return start(List.of(), serveArgs, port, metricsPort, log);
+    }
+
+    /** As {@link #start(List, int, int, Path)}, the java command run through {@code launcher} (e.g. taskset -c 0). */
+    public static ServerProcess start(List<String> launcher, List<String> serveArgs, int port, int metricsPort, Path log)
+            throws IOException {
         requireFree(port, "--port");
         requireFree(metricsPort, "--metrics-port");
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(launcher);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx2g");
         cmd.add("-D" + TorchThreads.PROPERTY + "=" + System.getProperty(TorchThreads.PROPERTY, "1"));
