@@ -17,15 +17,4 @@ public interface AttentionContext {
      * @return [T, numHeads * headDim]
      */
     NDArray attend(int layer, NDArray qkv, RotaryEmbedding.Rotation rotation);
-
-    /**
-     * Whether the forward may run its projections through the Java CPU kernels ({@link CpuLinear}): a serving step on
-     * the CPU. Never under autograd: the kernels compute values only.
-     */
-    default boolean cpuProjections() {
-        return false;
-    }
-
-    /** Adds time the forward spent in Java CPU kernels outside {@link #attend}, for the step's accounting. */
-    default void countCpuNanos(long nanos) {}
 }

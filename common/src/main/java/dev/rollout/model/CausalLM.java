@@ -17,9 +17,7 @@ import java.util.List;
  * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
  *
  * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
- * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. A serving step on the
- * CPU with few rows runs the projections and the LM head through the Java kernels ({@link CpuLinear}) over a packed
- * copy of the weights, made on the first such step and again for each new set of weights; training never does. With a LoRA adapter
+ * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. With a LoRA adapter
  * ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the frozen base projection.
  */
 public final class CausalLM implements AutoCloseable {
@@ -27,7 +25,6 @@ public final class CausalLM implements AutoCloseable {
     private final RotaryEmbedding rope;
     private volatile ModelWeights weights;
     private volatile LoraAdapter adapter; // null: the base model
-    private volatile PackedWeights packed; // the CPU kernels' copy, once a serving forward asked for it; else null
 
     public CausalLM(ModelConfig config, ModelWeights weights) {
         this.config = config;
@@ -49,10 +46,6 @@ public final class CausalLM implements AutoCloseable {
             throw new IllegalArgumentException("weights are for a different config");
         }
         this.weights = newWeights;
-        if (packed != null) {
-            // serving on the CPU: pack now, between steps, rather than in the next step
-            packed = PackedWeights.of(newWeights);
-        }
     }
 
     /** The LoRA adapter the forward adds, or null for none. The caller makes sure no forward is running. */
@@ -77,7 +70,6 @@ public final class CausalLM implements AutoCloseable {
         LoraAdapter a = adapter;
         NDManager caller = tokenIds.getManager();
         long t = tokenIds.getShape().get(0);
-        PackedWeights p = ctx.cpuProjections() && CpuLinear.suits(t) ? packing(w) : null;
         float eps = (float) config.rmsNormEps();
         // Every temporary, including views of the weights, dies with its layer's scope, the residual stream passed on
         // to the next layer; autograd keeps what backward needs.
@@ -87,7 +79,7 @@ public final class CausalLM implements AutoCloseable {
             for (int i = 0; i < w.layers().size(); i++) {
                 NDArray next;
                 try (NDScope layerScope = new NDScope()) {
-                    next = layer(i, w.layers().get(i), p == null ? null : p.layer(i), a, x, rotation, ctx, t);
+                    next = layer(i, w.layers().get(i), a, x, rotation, ctx, t);
                     NDScope.unregister(next);
                 }
                 NDScope.register(next);
@@ -101,26 +93,14 @@ public final class CausalLM implements AutoCloseable {
         }
     }
 
-    /** The packing of {@code w}, made on first use and after each {@link #setWeights}. */
-    private PackedWeights packing(ModelWeights w) {
-        PackedWeights p = packed;
-        if (p == null || !p.packs(w)) {
-            p = PackedWeights.of(w);
-            packed = p;
-        }
-        return p;
-    }
-
-    /** {@code pl}: the layer's packed projections for the CPU kernels, or null for libtorch's matmul. */
-    private NDArray layer(int i, ModelWeights.Layer l, PackedWeights.Layer pl, LoraAdapter a, NDArray x,
-            RotaryEmbedding.Rotation rotation, AttentionContext ctx, long t) {
+    private NDArray layer(int i, ModelWeights.Layer l, LoraAdapter a, NDArray x, RotaryEmbedding.Rotation rotation,
+            AttentionContext ctx, long t) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
         int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv(),
-                pl == null ? null : pl.qkv(), ctx);
+        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv());
         if (l.qkvBias() != null) {
             qkv = qkv.add(l.qkvBias());
         }
@@ -132,45 +112,26 @@ public final class CausalLM implements AutoCloseable {
                     qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
         }
         NDArray attn = ctx.attend(i, qkv, rotation);
-        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), pl == null ? null : pl.o(), ctx));
-        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
-                pl == null ? null : pl.gateUp(), ctx);
+        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o()));
+        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp());
         NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
         NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
-        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
-                pl == null ? null : pl.down(), ctx));
+        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
     }
 
-    /**
-     * hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. Uses the CPU kernels when a
-     * serving forward has packed these weights.
-     */
+    /** hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. */
     public NDArray logits(NDArray hidden) {
-        ModelWeights w = weights;
-        PackedWeights p = packed;
         try (NDScope scope = new NDScope()) {
-            boolean cpu = p != null && p.packs(w) && CpuLinear.suits(hidden.getShape().get(0));
-            NDArray logits = cpu ? CpuLinear.apply(p.lmHead(), hidden) : linear(hidden, w.lmHead());
+            NDArray logits = linear(hidden, weights.lmHead());
             logits.attach(hidden.getManager());
             NDScope.unregister(logits);
             return logits;
         }
     }
 
-    /**
-     * A layer's linear projection, through the CPU kernel when {@code packed} is given, plus the adapter's term for the
-     * modules it targets.
-     */
-    private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight,
-            PackedMatrix packed, AttentionContext ctx) {
-        NDArray y;
-        if (packed != null) {
-            long start = System.nanoTime();
-            y = CpuLinear.apply(packed, x);
-            ctx.countCpuNanos(System.nanoTime() - start);
-        } else {
-            y = linear(x, weight);
-        }
+    /** A layer's linear projection, plus the adapter's term for the modules it targets. */
+    private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight) {
+        NDArray y = linear(x, weight);
         return a == null ? y : a.addTo(layer, modules, x, y);
     }
 

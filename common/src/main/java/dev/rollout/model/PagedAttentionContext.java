@@ -30,8 +30,6 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
 
     private final int totalTokens;
     private final PagedAttention backend;
-    private final boolean cpuProjections;
-    private long projectionNanos;
 
     /** A step on {@code backend} ({@code AUTO} is resolved against the cache, see {@link AttentionBackend#resolve}). */
     public PagedAttentionContext(KvCache cache, List<SequenceSlice> sequences, NDManager stepManager,
@@ -41,7 +39,6 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
         this.backend = backend.resolve(cache) == AttentionBackend.JAVA
                 ? new JavaPagedAttention(cache, m, stepManager)
                 : new TensorPagedAttention(cache, m, stepManager);
-        this.cpuProjections = AttentionBackend.VECTOR_API && "cpu".equals(cache.keys(0).getDevice().getDeviceType());
     }
 
     /** A step on the {@code AUTO} backend. */
@@ -50,23 +47,11 @@ public final class PagedAttentionContext implements AttentionContext, AutoClosea
     }
 
     /**
-     * Nanoseconds this step has spent so far in Java CPU kernels: the Java side of CPU attention (RoPE, the K/V write,
-     * decode attention; 0 on the tensor backend) and the projections ({@link CpuLinear}). Tensor math that libtorch's
-     * profiler does not see, so that a benchmark can count it as such.
+     * Nanoseconds this step has spent so far in the Java side of CPU attention (RoPE, the K/V write, decode attention):
+     * tensor math that libtorch's profiler does not see, so that a benchmark can count it as such. 0 on the tensor backend.
      */
     public long cpuKernelNanos() {
-        return projectionNanos + (backend instanceof JavaPagedAttention java ? java.kernelNanos() : 0);
-    }
-
-    /** Projections may use the Java kernels where the cache, hence the step, is on the CPU. */
-    @Override
-    public boolean cpuProjections() {
-        return cpuProjections;
-    }
-
-    @Override
-    public void countCpuNanos(long nanos) {
-        projectionNanos += nanos;
+        return backend instanceof JavaPagedAttention java ? java.kernelNanos() : 0;
     }
 
     @Override
