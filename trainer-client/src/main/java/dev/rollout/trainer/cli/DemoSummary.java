@@ -12,6 +12,7 @@ final class DemoSummary {
     private double syncSeconds;
     private int syncs;
     private long syncBytes;
+    private boolean async; // generation ran beside training: time/generate is the trainer's wait, not generation time
 
     void add(StepRecord r) {
         tokens += r.generatedTokens();
@@ -19,6 +20,7 @@ final class DemoSummary {
         syncSeconds += r.metrics().getOrDefault("time/sync", 0.0);
         syncs++;
         syncBytes += r.publishedBytes();
+        async |= r.metrics().containsKey("staleness/max");
     }
 
     /** Mean reward over the first and the last tenth of the steps (at least one step each). */
@@ -42,8 +44,13 @@ final class DemoSummary {
                     se[0], se[1], se[1] - se[0]));
         }
         b.append(String.format(Locale.ROOT, "  steps             %d in %.0f s%n", points.size(), seconds));
-        b.append(String.format(Locale.ROOT, "  tokens generated  %,d at %.0f tokens/s while generating%n", tokens,
-                tokens / Math.max(generateSeconds, 1e-9)));
+        if (async) {
+            b.append(String.format(Locale.ROOT, "  tokens generated  %,d at %.0f tokens/s of wall time (async: generated while training)%n",
+                    tokens, tokens / Math.max(seconds, 1e-9)));
+        } else {
+            b.append(String.format(Locale.ROOT, "  tokens generated  %,d at %.0f tokens/s while generating%n", tokens,
+                    tokens / Math.max(generateSeconds, 1e-9)));
+        }
         b.append(String.format(Locale.ROOT, "  weight syncs      %d, mean %.1f ms, %.1f MB each%n", syncs,
                 syncs == 0 ? 0 : 1000 * syncSeconds / syncs, syncs == 0 ? 0 : syncBytes / 1e6 / syncs));
         b.append("  server            stopped, exit code ").append(serverExit).append('\n');
