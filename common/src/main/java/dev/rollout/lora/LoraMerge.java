@@ -13,38 +13,45 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The merged weights {@code W + scale · B · A} of a base and an adapter, as a new set: the base is read, never written,
- * so merging a later adapter version starts from the same base again instead of adding to an earlier merge.
+ * The weights {@code W + scale · B · A} of a base and an adapter: a new matrix for each fused projection the adapter
+ * targets, every other tensor (embeddings, norms, LM head, untargeted projections) the base's own, shared. The base is
+ * read, never written, and merging from merged weights is refused ({@link ModelWeights#derived}), so each adapter
+ * version is merged from the same base instead of adding to an earlier merge.
  */
 public final class LoraMerge {
     private LoraMerge() {}
 
-    /** A full copy of {@code base} on a sub-manager of {@code parent}, with the adapter's targeted modules merged in. */
+    /**
+     * Weights derived from {@code base}: the targeted fused matrices merged on a new sub-manager of {@code parent} (what
+     * closing the result frees), the rest shared with {@code base}, which must outlive the result.
+     *
+     * @throws IllegalArgumentException when {@code base} is itself merged weights, or the adapter is for another model
+     */
     public static ModelWeights merge(ModelWeights base, LoraAdapter adapter, NDManager parent) {
         ModelConfig c = base.config();
         if (!adapter.modelConfig().equals(c)) {
             throw new IllegalArgumentException("the adapter was made for a different model config");
         }
+        if (base.base() != null) {
+            throw new IllegalArgumentException("an adapter merges into the base weights, not into weights already merged");
+        }
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         NDManager m = parent.newSubManager();
-        try (NDScope scope = new NDScope()) {
-            Keeper k = new Keeper(m);
+        try {
             List<ModelWeights.Layer> layers = new ArrayList<>();
             for (int i = 0; i < base.layers().size(); i++) {
                 ModelWeights.Layer l = base.layers().get(i);
-                layers.add(new ModelWeights.Layer(
-                        k.copy(l.inputNorm()),
-                        k.keep(merged(l.qkv(), adapter, i, LoraTarget.QKV)),
-                        k.copy(l.qkvBias()), k.copy(l.qNorm()), k.copy(l.kNorm()),
-                        k.keep(merged(l.o(), adapter, i, LoraTarget.O)),
-                        k.copy(l.postNorm()),
-                        k.keep(merged(l.gateUp(), adapter, i, LoraTarget.GATE_UP)),
-                        k.keep(merged(l.down(), adapter, i, LoraTarget.DOWN))));
+                layers.add(new ModelWeights.Layer(l.inputNorm(),
+                        merged(l.qkv(), adapter, i, LoraTarget.QKV, m),
+                        l.qkvBias(), l.qNorm(), l.kNorm(),
+                        merged(l.o(), adapter, i, LoraTarget.O, m),
+                        l.postNorm(),
+                        merged(l.gateUp(), adapter, i, LoraTarget.GATE_UP, m),
+                        merged(l.down(), adapter, i, LoraTarget.DOWN, m)));
             }
-            NDArray embed = k.copy(base.embed());
-            NDArray lmHead = c.tieWordEmbeddings() ? null : k.copy(base.lmHead());
-            return ModelWeights.of(c, m, embed, layers, k.copy(base.norm()), lmHead);
+            return ModelWeights.derived(base, m, base.embed(), layers, base.norm(),
+                    c.tieWordEmbeddings() ? null : base.lmHead());
         } catch (RuntimeException e) {
             m.close();
             throw e;
@@ -53,36 +60,29 @@ public final class LoraMerge {
         }
     }
 
-    /** {@code weight} plus the deltas of the group's targeted modules, stacked by rows as the fused matrix is. */
-    private static NDArray merged(NDArray weight, LoraAdapter adapter, int layer, List<LoraTarget> group) {
-        NDList parts = new NDList();
-        boolean any = false;
+    /**
+     * {@code weight} plus the deltas of the group's targeted modules, stacked by rows as the fused matrix is, on
+     * {@code m}; {@code weight} itself when the group has no targeted module. One matrix at a time, so the merge's
+     * temporaries peak at one fused matrix's delta.
+     */
+    private static NDArray merged(NDArray weight, LoraAdapter adapter, int layer, List<LoraTarget> group, NDManager m) {
+        if (group.stream().allMatch(t -> adapter.tensors(layer, t) == null)) {
+            return weight;
+        }
+        float scale = (float) adapter.config().scale();
         long in = weight.getShape().get(1);
-        for (LoraTarget t : group) {
-            NDArray[] ab = adapter.tensors(layer, t);
-            if (ab == null) {
-                parts.add(weight.getManager().zeros(new Shape(t.outFeatures(adapter.modelConfig()), in)));
-            } else {
-                any = true;
-                parts.add(ab[1].matMul(ab[0]).mul((float) adapter.config().scale()));
+        try (NDScope scope = new NDScope()) {
+            NDList parts = new NDList();
+            for (LoraTarget t : group) {
+                NDArray[] ab = adapter.tensors(layer, t);
+                // scaling B [out, r] costs r/in of scaling the product [out, in]
+                parts.add(ab == null ? weight.getManager().zeros(new Shape(t.outFeatures(adapter.modelConfig()), in))
+                        : ab[1].mul(scale).matMul(ab[0]));
             }
-        }
-        if (!any) {
-            return weight.duplicate();
-        }
-        return weight.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, 0));
-    }
-
-    /** Moves what the merged weights keep out of the scope and onto their own manager. */
-    private record Keeper(NDManager m) {
-        NDArray copy(NDArray a) {
-            return a == null ? null : keep(a.duplicate());
-        }
-
-        NDArray keep(NDArray a) {
-            a.attach(m);
-            NDScope.unregister(a);
-            return a;
+            NDArray out = weight.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, 0));
+            out.attach(m);
+            NDScope.unregister(out);
+            return out;
         }
     }
 }
