@@ -61,25 +61,47 @@ public final class LoraMerge {
     }
 
     /**
-     * {@code weight} plus the deltas of the group's targeted modules, stacked by rows as the fused matrix is, on
-     * {@code m}; {@code weight} itself when the group has no targeted module. One matrix at a time, so the merge's
-     * temporaries peak at one fused matrix's delta.
+     * {@code weight} plus the deltas of the group's targeted modules, stacked by rows as the fused matrix is, as a new
+     * matrix on {@code m}; {@code weight} itself when the group has no targeted module. The fused delta is one matmul,
+     * {@code B' [out, k·r]} (each targeted module's {@code scale · B} in its own rows and rank columns, zeros elsewhere)
+     * times the stacked {@code A [k·r, in]}, to which the base is then added in place: one new matrix, written twice,
+     * where a delta per module, their concatenation and a sum would write it four times.
      */
     private static NDArray merged(NDArray weight, LoraAdapter adapter, int layer, List<LoraTarget> group, NDManager m) {
-        if (group.stream().allMatch(t -> adapter.tensors(layer, t) == null)) {
+        List<LoraTarget> targeted = group.stream().filter(t -> adapter.tensors(layer, t) != null).toList();
+        if (targeted.isEmpty()) {
             return weight;
         }
+        ModelConfig c = adapter.modelConfig();
+        int r = adapter.config().r();
+        long rank = (long) r * targeted.size();
         float scale = (float) adapter.config().scale();
-        long in = weight.getShape().get(1);
         try (NDScope scope = new NDScope()) {
-            NDList parts = new NDList();
+            NDManager tmp = weight.getManager();
+            NDList a = new NDList();
+            NDList b = new NDList();
             for (LoraTarget t : group) {
+                int j = targeted.indexOf(t);
+                long out = t.outFeatures(c);
+                if (j < 0) {
+                    b.add(tmp.zeros(new Shape(out, rank)));
+                    continue;
+                }
                 NDArray[] ab = adapter.tensors(layer, t);
-                // scaling B [out, r] costs r/in of scaling the product [out, in]
-                parts.add(ab == null ? weight.getManager().zeros(new Shape(t.outFeatures(adapter.modelConfig()), in))
-                        : ab[1].mul(scale).matMul(ab[0]));
+                a.add(ab[0]);
+                NDList row = new NDList();
+                if (j > 0) {
+                    row.add(tmp.zeros(new Shape(out, (long) j * r)));
+                }
+                row.add(ab[1].mul(scale));
+                if (j < targeted.size() - 1) {
+                    row.add(tmp.zeros(new Shape(out, rank - (long) (j + 1) * r)));
+                }
+                b.add(row.size() == 1 ? row.head() : NDArrays.concat(row, 1));
             }
-            NDArray out = weight.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, 0));
+            NDArray stackedB = b.size() == 1 ? b.head() : NDArrays.concat(b, 0);
+            NDArray stackedA = a.size() == 1 ? a.head() : NDArrays.concat(a, 0);
+            NDArray out = stackedB.matMul(stackedA).addi(weight);
             out.attach(m);
             NDScope.unregister(out);
             return out;

@@ -86,18 +86,28 @@ class LoraMergeTest {
     @ParameterizedTest
     @MethodSource("models")
     void mergedWeightsAreTheBasePlusScaledBA(ModelConfig c) {
+        // all of a fused projection, its first module only, a middle one left out (PEFT's default q/v), later ones only
+        List<LoraConfig> configs = List.of(ALL, Q_GATE, targets(LoraTarget.Q_PROJ, LoraTarget.V_PROJ),
+                targets(LoraTarget.K_PROJ, LoraTarget.V_PROJ, LoraTarget.UP_PROJ, LoraTarget.O_PROJ));
         List<HostTensor> host = TestModels.randomWeights(c, 3, 0.2);
-        Map<String, HostTensor> tensors = TestAdapters.random(ALL, c, 4, 0.3);
-        try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager);
-             LoraAdapter a = LoraAdapter.fromHost(ALL, c, tensors, manager);
-             ModelWeights merged = LoraMerge.merge(w, a, manager)) {
-            List<HostTensor> expected = TestAdapters.mergeByHand(host, ALL, tensors);
-            List<HostTensor> got = merged.toHost();
-            assertEquals(expected.size(), got.size());
-            for (int i = 0; i < expected.size(); i++) {
-                assertArrayEquals(expected.get(i).toFloats(), got.get(i).toFloats(), 1e-5f, expected.get(i).name());
+        for (LoraConfig lora : configs) {
+            Map<String, HostTensor> tensors = TestAdapters.random(lora, c, 4, 0.3);
+            try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager);
+                 LoraAdapter a = LoraAdapter.fromHost(lora, c, tensors, manager);
+                 ModelWeights merged = LoraMerge.merge(w, a, manager)) {
+                List<HostTensor> expected = TestAdapters.mergeByHand(host, lora, tensors);
+                List<HostTensor> got = merged.toHost();
+                assertEquals(expected.size(), got.size());
+                for (int i = 0; i < expected.size(); i++) {
+                    assertArrayEquals(expected.get(i).toFloats(), got.get(i).toFloats(), 1e-5f,
+                            lora.targetModuleNames() + ": " + expected.get(i).name());
+                }
             }
         }
+    }
+
+    private static LoraConfig targets(LoraTarget... targets) {
+        return new LoraConfig(3, 6, 0, Set.of(targets), false);
     }
 
     @Test

@@ -137,7 +137,7 @@ public final class AdapterSync {
             try (adapter) {
                 long start = System.nanoTime();
                 ModelWeights merged = LoraMerge.merge(base, adapter, manager);
-                log.info("merged a rank-{} adapter of {} into {} MB of base matrices in {} ms", lora.r(),
+                log.info("merged a rank-{} adapter of {} into {} MiB of base matrices in {} ms", lora.r(),
                         lora.targetModuleNames(), merged.ownedByteSize() >> 20, (System.nanoTime() - start) / 1_000_000);
                 return new Prepared(base, merged, null, lora, fingerprint);
             }
