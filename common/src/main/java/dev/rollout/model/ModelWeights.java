@@ -6,7 +6,9 @@ import ai.djl.ndarray.types.Shape;
 import dev.rollout.weights.HostTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +18,9 @@ import java.util.function.Function;
  * The model's parameters in its own layout: Hugging Face's {@code [out, in]} matrices, with q/k/v fused into one
  * {@code [q + 2kv, hidden]} matrix and gate/up into one {@code [2 * intermediate, hidden]} so each is one matmul.
  * {@link #fromHost} fuses tensors named as Hugging Face names them; {@link #toHost} splits them back.
+ *
+ * <p>A set may be derived from a base ({@link #derived}): it owns the tensors it was given on its own manager and shares
+ * every other one with the base, so closing it frees only its own. {@link #releaseFor} frees what a swap leaves unused.
  */
 public final class ModelWeights implements AutoCloseable {
 
@@ -37,23 +42,41 @@ public final class ModelWeights implements AutoCloseable {
     private final List<Layer> layers;
     private final NDArray norm;
     private final NDArray lmHead; // null when tied to the embedding
+    private final ModelWeights base; // null: every tensor is on this set's own manager
 
     ModelWeights(ModelConfig config, NDManager manager, NDArray embed, List<Layer> layers, NDArray norm, NDArray lmHead) {
+        this(config, manager, embed, layers, norm, lmHead, null);
+    }
+
+    private ModelWeights(ModelConfig config, NDManager manager, NDArray embed, List<Layer> layers, NDArray norm,
+                         NDArray lmHead, ModelWeights base) {
         this.config = config;
         this.manager = manager;
         this.embed = embed;
         this.layers = List.copyOf(layers);
         this.norm = norm;
         this.lmHead = lmHead;
+        this.base = base;
     }
 
     /**
-     * Weights made of tensors the caller has created on {@code owner}, which they now own: closing them closes it.
-     * For derived weights such as a LoRA merge.
+     * Weights that share {@code base}'s tensors except those the caller created on {@code owner} (a LoRA merge's merged
+     * matrices): closing them closes {@code owner} only, and the base must outlive them. One level deep: a derived set
+     * is not a base, so every derivation starts from the same self-contained weights.
+     *
+     * @throws IllegalArgumentException when {@code base} is itself derived, or for another config
      */
-    public static ModelWeights of(ModelConfig config, NDManager owner, NDArray embed, List<Layer> layers, NDArray norm,
-                                  NDArray lmHead) {
-        return new ModelWeights(config, owner, embed, layers, norm, lmHead);
+    public static ModelWeights derived(ModelWeights base, NDManager owner, NDArray embed, List<Layer> layers, NDArray norm,
+                                       NDArray lmHead) {
+        if (base.base != null) {
+            throw new IllegalArgumentException("weights can be derived from a self-contained base only, not from derived weights");
+        }
+        return new ModelWeights(base.config, owner, embed, layers, norm, lmHead, base);
+    }
+
+    /** The weights these share their other tensors with, or null when they hold all of their own. */
+    public ModelWeights base() {
+        return base;
     }
 
     public static List<TensorShape> expectedTensors(ModelConfig c) {
@@ -288,6 +311,33 @@ public final class ModelWeights implements AutoCloseable {
     /** Bytes the parameters occupy on the device. */
     public long byteSize() {
         return parameters().stream().mapToLong(a -> a.size() * 4).sum();
+    }
+
+    /** Bytes of the parameters these weights hold themselves: all of them, or for derived weights those not shared. */
+    public long ownedByteSize() {
+        if (base == null) {
+            return byteSize();
+        }
+        Set<NDArray> shared = Collections.newSetFromMap(new IdentityHashMap<>());
+        shared.addAll(base.parameters());
+        return parameters().stream().filter(a -> !shared.contains(a)).mapToLong(a -> a.size() * 4).sum();
+    }
+
+    /**
+     * Once {@code next} serves instead of these weights: closes each of these and their base that {@code next} neither
+     * is nor shares tensors with. From a base to weights derived from it nothing is freed; between two derivations of
+     * one base only the old one's own tensors; to unrelated weights, all of the old.
+     */
+    public void releaseFor(ModelWeights next) {
+        for (ModelWeights w : sets()) {
+            if (!next.sets().contains(w)) {
+                w.close();
+            }
+        }
+    }
+
+    private List<ModelWeights> sets() {
+        return base == null ? List.of(this) : List.of(this, base);
     }
 
     @Override

@@ -16,9 +16,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What serving a LoRA adapter costs per decode step ({@link DecodeHarness}): the base alone, the adapter merged into
- * dense weights ({@code W + scale · B · A}, the base held twice), and the adapter unmerged (the base plus
- * {@code scale · (x A^T) B^T} per projection, as the server serves it). The three run interleaved in one process,
+ * What serving a LoRA adapter costs per decode step ({@link DecodeHarness}): the base alone, the adapter merged
+ * ({@code W + scale · B · A} in new targeted matrices, the rest shared with the base: {@code serve --adapter-serving
+ * merged}, the default), and the adapter unmerged (the base plus {@code scale · (x A^T) B^T} per projection:
+ * {@code --adapter-serving unmerged}). The three run interleaved in one process,
  * round after round in a rotating order, so that a machine whose load drifts slows all three alike; the medians over
  * rounds and their ratios are printed, of wall time and of the process's CPU time (all its threads), which other
  * processes on a busy machine stretch far less.
@@ -77,10 +78,8 @@ public final class LoraDecodeBench {
                 model.setAdapter(null);
                 printMedians("wall", ms);
                 printMedians("cpu", cpu);
-                long targeted = base.layers().stream().mapToLong(l -> l.qkv().size() + l.o().size() + l.gateUp().size()
-                        + l.down().size()).sum() * 4;
                 System.out.printf(Locale.ROOT, "memory beyond the base's %.1f MB: merged %.1f MB (the adapted matrices "
-                        + "again), unmerged %.1f MB (the adapter)%n", base.byteSize() / 1e6, targeted / 1e6,
+                        + "again), unmerged %.1f MB (the adapter)%n", base.byteSize() / 1e6, merged.ownedByteSize() / 1e6,
                         adapter.parameters().stream().mapToLong(a -> a.size() * 4).sum() / 1e6);
             }
         }

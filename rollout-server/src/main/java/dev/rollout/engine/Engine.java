@@ -112,9 +112,9 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Waits for the current step to end, then, before the next one: swaps the model's weights, closes the old ones, sets
-     * the version (the sequences in flight sample their next tokens under it) and resets the prefix cache (its K/V came
-     * from the old weights). The running sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller
+     * Waits for the current step to end, then, before the next one: swaps the model's weights, closes what of the old
+     * ones the new do not share ({@link ModelWeights#releaseFor}), sets the version (the sequences in flight sample
+     * their next tokens under it) and resets the prefix cache (its K/V came from the old weights). The running sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller
      * let nothing run) or have it freed to be recomputed under the new weights ({@code RECOMPUTE}; the static scheduler,
      * which cannot, keeps it). The model's LoRA adapter, if any, stays.
      */
@@ -142,9 +142,7 @@ public final class Engine implements AutoCloseable {
         LoraAdapter oldAdapter = model.adapter();
         model.setWeights(newWeights);
         model.setAdapter(newAdapter);
-        if (old != newWeights) {
-            old.close();
-        }
+        old.releaseFor(newWeights); // what the new weights share with the old (a LoRA merge's base) stays
         if (oldAdapter != null && oldAdapter != newAdapter) {
             oldAdapter.close();
         }
@@ -158,7 +156,8 @@ public final class Engine implements AutoCloseable {
         telemetry.carriedAcrossSwap(mode, carried);
         publish();
         LOG.info("weights swapped to version {}{}; {} sequence(s) carried across ({}{}); {} cached blocks forgotten",
-                version, newAdapter == null ? "" : " (base with a LoRA adapter)", carried, mode.label(),
+                version, newAdapter != null ? " (base with a LoRA adapter)"
+                        : newWeights.base() != null ? " (a LoRA adapter merged into the base)" : "", carried, mode.label(),
                 mode == InflightWeightUpdate.RECOMPUTE && !recomputed ? ": the static scheduler keeps their K/V" : "",
                 forgotten);
     }

@@ -93,7 +93,7 @@ public final class RolloutServer implements AutoCloseable {
                 daemonThreads("rollout-responses"));
         WeightSwapBarrier barrier = new WeightSwapBarrier(Duration.ofSeconds(options.maxSyncWaitSeconds()));
         WeightSync weightSync = new WeightSync(engine, served.model(), weightsManager, barrier,
-                options.inflightWeightUpdate(), registry, options.syncIdleTimeout());
+                options.inflightWeightUpdate(), registry, options.syncIdleTimeout(), options.adapterServing());
         RolloutService service = new RolloutService(served, engine, weightSync, barrier,
                 new AdmissionLimit(options.maxQueuedRequests(), options.maxQueuedSequences()), options, responses);
         builder.addService(service).addService(ProtoReflectionServiceV1.newInstance());
@@ -112,8 +112,8 @@ public final class RolloutServer implements AutoCloseable {
     }
 
     /**
-     * Serves a PEFT LoRA adapter ({@code adapter_config.json}, {@code adapter_model.safetensors}) merged into the
-     * loaded base, at the current weight version, as an adapter sync would.
+     * Serves a PEFT LoRA adapter ({@code adapter_config.json}, {@code adapter_model.safetensors}) on the loaded base,
+     * at the current weight version, as an adapter sync would.
      *
      * @throws IOException naming the file or the tensor that does not fit the base; the base keeps serving
      */

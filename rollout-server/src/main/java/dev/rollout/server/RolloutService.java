@@ -118,7 +118,8 @@ public final class RolloutService extends RolloutServiceGrpc.RolloutServiceImplB
                 .setDevice(device)
                 .setScheduler(scheduler)
                 .setMaxN(maxN)
-                .setInflightWeightUpdate(weightSync.inflightWeightUpdate().label());
+                .setInflightWeightUpdate(weightSync.inflightWeightUpdate().label())
+                .setAdapterServing(weightSync.adapterServing().label());
         AdapterSync.State adapter = weightSync.adapterState();
         if (adapter.adapter() != null) {
             LoraConfig lora = adapter.adapter();

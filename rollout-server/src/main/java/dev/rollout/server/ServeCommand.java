@@ -9,6 +9,7 @@ import dev.rollout.model.TorchThreads;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
 import dev.rollout.engine.InflightWeightUpdate;
+import dev.rollout.server.sync.AdapterServing;
 import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -42,9 +43,18 @@ public final class ServeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR",
-            description = "A PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to serve from the start, "
-                    + "unmerged over the model's weights; adapter syncs replace it and a full sync drops it.")
+            description = "A PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors) to serve from the start "
+                    + "on the model's weights, as --adapter-serving says; adapter syncs replace it and a sync without "
+                    + "an adapter (full or partial) drops it.")
     Path adapter;
+
+    @Option(names = "--adapter-serving", defaultValue = "merged", paramLabel = "merged|unmerged",
+            description = "How a LoRA adapter (--adapter or an adapter sync) is served over the kept base. merged: each "
+                    + "adapter version is merged into new copies of the targeted matrices (W + scale * B * A; the rest "
+                    + "is shared with the base), so a decode step costs what the base's does, for a second copy of the "
+                    + "targeted matrices. unmerged: every step adds scale * (x A^T) B^T to each targeted projection, "
+                    + "holding only the adapter, for slower steps. Default: ${DEFAULT-VALUE}.")
+    String adapterServing;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of a preset's random weights. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -175,7 +185,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions options = new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences,
                 maxSyncWaitSeconds, maxInboundMessageSize, token, authAll,
                 tlsCert, tlsKey, deviceName, schedulerKind.name().toLowerCase(Locale.ROOT), Duration.ofSeconds(syncIdleTimeoutSeconds),
-                InflightWeightUpdate.parse(inflightWeightUpdate));
+                InflightWeightUpdate.parse(inflightWeightUpdate), AdapterServing.parse(adapterServing));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
@@ -190,7 +200,7 @@ public final class ServeCommand implements Callable<Integer> {
                 server.close();
                 throw e;
             }
-            log.info("serving the LoRA adapter {} on the base", adapter);
+            log.info("serving the LoRA adapter {} on the base, {}", adapter, options.adapterServing().label());
         }
         MetricsServer metrics = new MetricsServer(registry, metricsPort);
         CacheInfo cache = engine.cacheInfo();

@@ -1,6 +1,7 @@
 package dev.rollout.server;
 
 import dev.rollout.engine.InflightWeightUpdate;
+import dev.rollout.server.sync.AdapterServing;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -23,7 +24,8 @@ public record ServerOptions(
         String device,
         String scheduler,
         Duration syncIdleTimeout,
-        InflightWeightUpdate inflightWeightUpdate) {
+        InflightWeightUpdate inflightWeightUpdate,
+        AdapterServing adapterServing) {
 
     public static final int DEFAULT_MAX_N = 256;
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 1024;
@@ -40,8 +42,12 @@ public record ServerOptions(
     /** The recomputing default: sync without waiting, and every later token from exactly the new policy. */
     public static final InflightWeightUpdate DEFAULT_INFLIGHT_WEIGHT_UPDATE = InflightWeightUpdate.RECOMPUTE;
 
+    /** A decode step at the base's cost; the targeted matrices are held twice. */
+    public static final AdapterServing DEFAULT_ADAPTER_SERVING = AdapterServing.MERGED;
+
     public ServerOptions {
         inflightWeightUpdate = inflightWeightUpdate == null ? DEFAULT_INFLIGHT_WEIGHT_UPDATE : inflightWeightUpdate;
+        adapterServing = adapterServing == null ? DEFAULT_ADAPTER_SERVING : adapterServing;
         if (maxN <= 0) {
             throw new IllegalArgumentException("--max-n must be > 0, got " + maxN);
         }
@@ -70,37 +76,43 @@ public record ServerOptions(
     public static ServerOptions defaults(int port) {
         return new ServerOptions(port, DEFAULT_MAX_N, DEFAULT_MAX_QUEUED_REQUESTS, DEFAULT_MAX_REQUEST_SEQUENCES,
                 DEFAULT_MAX_QUEUED_SEQUENCES, DEFAULT_MAX_SYNC_WAIT_SECONDS, DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
-                null, false, null, null, "cpu", "continuous", DEFAULT_SYNC_IDLE_TIMEOUT, null);
+                null, false, null, null, "cpu", "continuous", DEFAULT_SYNC_IDLE_TIMEOUT, null, null);
     }
 
     public ServerOptions withAuth(String token, boolean all) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
+                maxInboundMessageBytes, token, all, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate, adapterServing);
     }
 
     public ServerOptions withMaxQueuedRequests(int max) {
         return new ServerOptions(port, maxN, max, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate, adapterServing);
     }
 
     /** The per-request and the queue's sequence limits. */
     public ServerOptions withSequenceLimits(int perRequest, int queued) {
         return new ServerOptions(port, maxN, maxQueuedRequests, perRequest, queued, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate, adapterServing);
     }
 
     public ServerOptions withMaxSyncWaitSeconds(int seconds) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, seconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, inflightWeightUpdate, adapterServing);
     }
 
     public ServerOptions withSyncIdleTimeout(Duration timeout) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, timeout, inflightWeightUpdate);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, timeout, inflightWeightUpdate, adapterServing);
     }
 
     public ServerOptions withInflightWeightUpdate(InflightWeightUpdate mode) {
         return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
-                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, mode);
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout, mode, adapterServing);
+    }
+
+    public ServerOptions withAdapterServing(AdapterServing serving) {
+        return new ServerOptions(port, maxN, maxQueuedRequests, maxRequestSequences, maxQueuedSequences, maxSyncWaitSeconds,
+                maxInboundMessageBytes, authToken, authAll, tlsCert, tlsKey, device, scheduler, syncIdleTimeout,
+                inflightWeightUpdate, serving);
     }
 }

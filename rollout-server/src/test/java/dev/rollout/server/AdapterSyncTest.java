@@ -3,7 +3,6 @@ package dev.rollout.server;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +26,7 @@ import dev.rollout.proto.v1.LoraAdapterSpec;
 import dev.rollout.proto.v1.LogprobsMode;
 import dev.rollout.proto.v1.ModelInfo;
 import dev.rollout.proto.v1.SyncWeightsChunk;
+import dev.rollout.server.sync.AdapterServing;
 import dev.rollout.weights.HostTensor;
 import io.grpc.Status;
 import java.io.IOException;
@@ -43,18 +43,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Adapter syncs over a real server: what is served computes as the base with the adapter merged in, afresh each
- * version, while the base itself is held once and never written.
+ * Adapter syncs over a real server, as each {@link AdapterServing} serves them: what is served computes as the base
+ * with the adapter merged in, afresh each version, while the base itself is never written. What holds for one way of
+ * serving only is in {@link MergedAdapterSyncTest} and {@link UnmergedAdapterSyncTest}.
  */
-class AdapterSyncTest {
-    private static final int CHUNK = 4099;
-    private static final LoraConfig LORA = new LoraConfig(4, 8, 0, LoraConfig.parseTargets(List.of("all-linear")), false);
-    private TestServer server;
-    private List<HostTensor> base;
+abstract class AdapterSyncTest {
+    static final int CHUNK = 4099;
+    static final LoraConfig LORA = new LoraConfig(4, 8, 0, LoraConfig.parseTargets(List.of("all-linear")), false);
+    TestServer server;
+    List<HostTensor> base;
+
+    abstract AdapterServing serving();
 
     @BeforeEach
     void start() throws Exception {
-        server = TestServer.start();
+        server = TestServer.start(ServerOptions.defaults(0).withAdapterServing(serving()));
         base = new ArrayList<>(TestServer.randomWeights(server.config, TestServer.SEED).values());
     }
 
@@ -63,23 +66,27 @@ class AdapterSyncTest {
         server.close();
     }
 
-    private static LoraAdapterSpec spec(LoraConfig c) {
+    static LoraAdapterSpec spec(LoraConfig c) {
         return LoraAdapterSpec.newBuilder().setR(c.r()).setLoraAlpha((float) c.alpha()).setUseRslora(c.useRslora())
                 .addAllTargetModules(c.targetModuleNames()).build();
     }
 
-    private static WeightStream adapterStream(long version, Map<String, HostTensor> adapter, LoraAdapterSpec spec, String fingerprint) {
+    static WeightStream adapterStream(long version, Map<String, HostTensor> adapter, LoraAdapterSpec spec, String fingerprint) {
         UnaryOperator<SyncWeightsChunk> withLora = m -> m.toBuilder().setHeader(m.getHeader().toBuilder()
                 .setLora(spec).setBaseFingerprint(fingerprint)).build();
         return WeightStream.of(version, true, adapter.values(), CHUNK).edit(0, withLora);
     }
 
-    private Map<String, HostTensor> adapter(long seed) {
+    Map<String, HostTensor> adapter(long seed) {
         return TestAdapters.random(LORA, server.config, seed, 0.3);
     }
 
-    /** The weights the server's forward computes with: its base, with the adapter it serves merged in by LoraMerge. */
-    private List<float[]> servedWeights() {
+    /** The weights the server's forward computes with: merged ones as they are, or the base with its adapter merged in. */
+    List<float[]> servedWeights() {
+        return servedWeights(server);
+    }
+
+    static List<float[]> servedWeights(TestServer server) {
         CausalLM model = server.loaded.served().model();
         if (model.adapter() == null) {
             return model.weights().toHost().stream().map(HostTensor::toFloats).toList();
@@ -90,29 +97,34 @@ class AdapterSyncTest {
         }
     }
 
-    private static void assertWeightsClose(List<HostTensor> expected, List<float[]> got, double tolerance) {
+    static void assertWeightsClose(List<HostTensor> expected, List<float[]> got, double tolerance) {
         assertEquals(expected.size(), got.size());
         for (int i = 0; i < expected.size(); i++) {
             assertArrayEquals(expected.get(i).toFloats(), got.get(i), (float) tolerance, expected.get(i).name());
         }
     }
 
-    private ModelInfo info() {
+    ModelInfo info() {
         return server.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance());
     }
 
-    private Status refused(WeightStream stream) {
+    Status refused(WeightStream stream) {
         ExecutionException e = assertThrows(ExecutionException.class, () -> stream.send(server.async()));
         return Status.fromThrowable(e.getCause());
+    }
+
+    /** Greedy completions of two prompts with raw log-probs: a function of the served weights alone. */
+    List<Completion> generate() {
+        GenerateBatchRequest request = TestServer.greedy(10, TestServer.tokens(5, 6, 7), TestServer.tokens(40, 2, 9, 11)).toBuilder()
+                .setSampling(TestServer.greedy(10).getSampling().toBuilder().setLogprobsMode(LogprobsMode.LOGPROBS_MODE_RAW)).build();
+        return server.blocking().generateBatch(request).getCompletionsList();
     }
 
     @Test
     void servedAdapterLogProbsEqualADenseForwardOfTheMergedWeights() throws Exception {
         Map<String, HostTensor> adapter = adapter(3);
         adapterStream(1, adapter, spec(LORA), "").send(server.async());
-        GenerateBatchRequest request = TestServer.greedy(10, TestServer.tokens(5, 6, 7), TestServer.tokens(40, 2, 9, 11)).toBuilder()
-                .setSampling(TestServer.greedy(10).getSampling().toBuilder().setLogprobsMode(LogprobsMode.LOGPROBS_MODE_RAW)).build();
-        List<Completion> completions = server.blocking().generateBatch(request).getCompletionsList();
+        List<Completion> completions = generate();
         List<HostTensor> merged = TestAdapters.mergeByHand(base, LORA, adapter);
         double worst = 0;
         try (NDManager m = NDManager.newBaseManager(Device.cpu());
@@ -174,15 +186,48 @@ class AdapterSyncTest {
     }
 
     @Test
-    void adapterSyncsServeTheBaseTheServerHoldsInsteadOfACopy() throws Exception {
-        CausalLM model = server.loaded.served().model();
-        ModelWeights before = model.weights();
+    void aFailedAdapterSyncLeavesTheServedVersionAndItsLogProbsUnchanged() throws Exception {
         adapterStream(1, adapter(3), spec(LORA), "").send(server.async());
-        LoraAdapter first = model.adapter();
-        adapterStream(2, adapter(4), spec(LORA), "").send(server.async());
-        assertSame(before, model.weights());
-        assertNotSame(first, model.adapter());
-        assertWeightsClose(base, model.weights().toHost().stream().map(HostTensor::toFloats).toList(), 0);
+        CausalLM model = server.loaded.served().model();
+        ModelWeights weights = model.weights();
+        LoraAdapter adapter = model.adapter();
+        List<Completion> before = generate();
+
+        Map<String, HostTensor> misshapen = adapter(4);
+        String name = LoraAdapter.tensorName(0, dev.rollout.lora.LoraTarget.O_PROJ, false);
+        misshapen.put(name, HostTensor.ofFloats(name, new long[] {3, 3}, new float[9]));
+        assertEquals(Status.Code.INVALID_ARGUMENT, refused(adapterStream(2, misshapen, spec(LORA), "")).getCode());
+        String otherBase = BaseFingerprint.of(new ArrayList<>(TestServer.randomWeights(server.config, 2).values()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, refused(adapterStream(2, adapter(5), spec(LORA), otherBase)).getCode());
+
+        assertSame(weights, model.weights());
+        assertSame(adapter, model.adapter());
+        assertTrue(model.weights().parameters().stream().noneMatch(NDArray::isReleased));
+        assertEquals(1, info().getWeightVersion());
+        assertEquals(1, info().getAdapterVersion());
+        List<Completion> after = generate();
+        for (int i = 0; i < before.size(); i++) {
+            assertEquals(before.get(i).getTokenIdsList(), after.get(i).getTokenIdsList());
+            assertEquals(before.get(i).getLogprobsList(), after.get(i).getLogprobsList());
+        }
+    }
+
+    @Test
+    void aPartialSyncOfBaseTensorsWhileAnAdapterServesChangesTheBaseAndDropsTheAdapter() throws Exception {
+        adapterStream(1, adapter(3), spec(LORA), "").send(server.async());
+        Map<String, HostTensor> other = TestServer.randomWeights(server.config, 2);
+        List<String> sent = List.of("model.layers.0.self_attn.k_proj.weight", "model.layers.1.mlp.down_proj.weight",
+                "model.norm.weight");
+        WeightStream.of(2, true, sent.stream().map(other::get).toList(), CHUNK).send(server.async());
+        List<HostTensor> expected = base.stream().map(t -> sent.contains(t.name()) ? other.get(t.name()) : t).toList();
+        assertWeightsClose(expected, servedWeights(), 0);
+        assertFalse(info().hasAdapter());
+        assertEquals(2, info().getWeightVersion());
+    }
+
+    @Test
+    void modelInfoReportsHowAdaptersAreServed() {
+        assertEquals(serving().label(), info().getAdapterServing());
     }
 
     @Test

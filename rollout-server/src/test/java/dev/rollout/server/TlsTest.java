@@ -89,7 +89,8 @@ class TlsTest {
         ServerOptions plain = ServerOptions.defaults(0);
         ServerOptions tls = new ServerOptions(0, plain.maxN(), plain.maxQueuedRequests(), plain.maxRequestSequences(),
                 plain.maxQueuedSequences(), plain.maxSyncWaitSeconds(), plain.maxInboundMessageBytes(), null, false,
-                cert, key, plain.device(), plain.scheduler(), plain.syncIdleTimeout(), plain.inflightWeightUpdate());
+                cert, key, plain.device(), plain.scheduler(), plain.syncIdleTimeout(), plain.inflightWeightUpdate(),
+                plain.adapterServing());
         try (TestServer server = TestServer.start(tls)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress("localhost", server.server.port())
                     .sslContext(GrpcSslContexts.forClient().trustManager(cert.toFile()).build())

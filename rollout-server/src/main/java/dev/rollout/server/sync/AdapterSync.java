@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.rollout.lora.BaseFingerprint;
 import dev.rollout.lora.LoraAdapter;
 import dev.rollout.lora.LoraConfig;
+import dev.rollout.lora.LoraMerge;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
@@ -16,13 +17,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The LoRA side of weight syncs. The server serves an adapter unmerged, {@code x W^T + scale · (x A^T) B^T} over the
- * base it already holds, as the trainer computes it: an adapter sync uploads only the adapter's tensors, the base is
- * held once and shared by every adapter version, and versions cannot accumulate because no weight is ever written. A
- * sync without an adapter replaces the base and drops the adapter. Calls come from {@link WeightSync}, one sync at a
- * time; {@link #state()} may be read from any thread.
+ * The LoRA side of weight syncs. The server keeps the base and serves {@code W + scale · B · A} for the targeted
+ * modules as {@link AdapterServing} says: merged ({@link LoraMerge}: new targeted matrices per version, computed from
+ * the kept base and sharing its other tensors; the engine's swap frees the previous version's, never the base's) or
+ * unmerged (the adapter added in the forward). Either way the base is never written, so versions cannot accumulate. A
+ * sync without an adapter, full or partial, changes the base and drops the adapter, which was trained on the old one.
+ * Calls come from {@link WeightSync}, one sync at a time; {@link #state()} may be read from any thread.
  */
 public final class AdapterSync {
     private static final String ADAPTER_PREFIX = "base_model.model.";
@@ -33,30 +37,40 @@ public final class AdapterSync {
     /**
      * What one sync will serve, not yet serving: {@link #commit} or {@link #discard} it.
      *
-     * @param base the base to serve: new weights from a full sync, or the serving ones
+     * @param base    the base from now on: new weights from a full sync, or the kept ones
+     * @param weights what the model is to serve: {@code base} (unmerged) or weights merged from it
+     * @param adapter what the forward is to add: the adapter (unmerged), or null (merged into {@code weights})
      */
-    record Prepared(ModelWeights base, LoraAdapter adapter, LoraConfig config, String baseFingerprint) {}
+    record Prepared(ModelWeights base, ModelWeights weights, LoraAdapter adapter, LoraConfig config, String baseFingerprint) {}
 
+    private static final Logger log = LoggerFactory.getLogger(AdapterSync.class);
     private final CausalLM model;
     private final NDManager manager;
+    private final AdapterServing serving;
     private volatile State state = new State(null, 0, "");
 
-    AdapterSync(CausalLM model, NDManager manager) {
+    AdapterSync(CausalLM model, NDManager manager, AdapterServing serving) {
         this.model = model;
         this.manager = manager;
+        this.serving = serving;
     }
 
     State state() {
         return state;
     }
 
+    AdapterServing serving() {
+        return serving;
+    }
+
     static boolean isAdapterTensor(String name) {
         return name.startsWith(ADAPTER_PREFIX);
     }
 
-    /** The base a sync of model tensors starts from: the serving weights, which never have an adapter merged in. */
+    /** The kept base, which every sync of model tensors and every merge starts from: never weights with an adapter merged in. */
     ModelWeights base() {
-        return model.weights();
+        ModelWeights served = model.weights();
+        return served.base() != null ? served.base() : served;
     }
 
     /**
@@ -84,8 +98,8 @@ public final class AdapterSync {
     }
 
     /**
-     * The base and adapter to serve for a checked LoRA sync: the sent base (full sync) or the serving one, and the sent
-     * adapter on the device. Nothing serving is touched.
+     * What to serve for a checked LoRA sync: the sent base (full sync) or the kept one, with the sent adapter merged
+     * into it or beside it. Nothing serving is touched.
      *
      * @throws StatusException FAILED_PRECONDITION when the adapter's base fingerprint is not this server's base
      */
@@ -96,8 +110,8 @@ public final class AdapterSync {
         Map<String, HostTensor> baseTensors = new LinkedHashMap<>();
         tensors.forEach((name, t) -> (isAdapterTensor(name) ? adapterTensors : baseTensors).put(name, t));
         ModelWeights newBase = null;
-        String fingerprint;
         try {
+            String fingerprint;
             if (!baseTensors.isEmpty()) {
                 List<HostTensor> ordered = new ArrayList<>();
                 ModelWeights.expectedTensors(c).forEach(t -> ordered.add(baseTensors.get(t.name())));
@@ -115,8 +129,18 @@ public final class AdapterSync {
                             + " (it loaded or was synced other weights); send the base with a full sync first").asException();
                 }
             }
+            ModelWeights base = newBase != null ? newBase : base();
             LoraAdapter adapter = LoraAdapter.fromHost(lora, c, adapterTensors, manager);
-            return new Prepared(newBase != null ? newBase : model.weights(), adapter, lora, fingerprint);
+            if (serving == AdapterServing.UNMERGED) {
+                return new Prepared(base, base, adapter, lora, fingerprint);
+            }
+            try (adapter) {
+                long start = System.nanoTime();
+                ModelWeights merged = LoraMerge.merge(base, adapter, manager);
+                log.info("merged a rank-{} adapter of {} into {} MiB of base matrices in {} ms", lora.r(),
+                        lora.targetModuleNames(), merged.ownedByteSize() >> 20, (System.nanoTime() - start) / 1_000_000);
+                return new Prepared(base, merged, null, lora, fingerprint);
+            }
         } catch (IllegalArgumentException e) {
             if (newBase != null) {
                 newBase.close();
@@ -135,9 +159,15 @@ public final class AdapterSync {
         state = new State(p.config(), version, p.baseFingerprint());
     }
 
+    /** After a failed swap: frees what {@code p} made (merged matrices, adapter, a sent base), never what serves. */
     void discard(Prepared p) {
-        p.adapter().close();
-        if (p.base() != model.weights()) {
+        if (p.adapter() != null) {
+            p.adapter().close();
+        }
+        if (p.weights() != p.base()) {
+            p.weights().close();
+        }
+        if (p.base() != base()) {
             p.base().close();
         }
     }

@@ -55,9 +55,11 @@ public final class WeightSync {
      * @param manager     where new weights are created: the device the model serves on
      * @param barrier     what a swap waits on with {@code inflight} WAIT; the other modes swap between two steps at once
      * @param idleTimeout how long a sync stream may go without a message before it is abandoned
+     * @param adapterServing how adapter syncs are served: merged into copies of the targeted matrices, or unmerged
      */
     public WeightSync(Engine engine, CausalLM model, NDManager manager, WeightSwapBarrier barrier,
-                      InflightWeightUpdate inflight, MeterRegistry registry, Duration idleTimeout) {
+                      InflightWeightUpdate inflight, MeterRegistry registry, Duration idleTimeout,
+                      AdapterServing adapterServing) {
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("--sync-idle-timeout must be positive, got " + idleTimeout);
         }
@@ -83,7 +85,7 @@ public final class WeightSync {
         for (ModelWeights.TensorShape t : ModelWeights.expectedTensors(model.config())) {
             expected.put(t.name(), t.shape());
         }
-        this.adapters = new AdapterSync(model, manager);
+        this.adapters = new AdapterSync(model, manager, adapterServing);
     }
 
     /** Claims the right to sync; the caller must {@link #release()} when the stream ends, however it ends. */
@@ -116,7 +118,7 @@ public final class WeightSync {
     public SyncWeightsResponse apply(WeightSyncSession.Staged staged, long startNanos) throws StatusException {
         if (staged.header().hasLora()) {
             AdapterSync.Prepared p = adapters.prepare(staged.header(), staged.tensors());
-            swap(p.base(), p.adapter(), staged.version(), () -> adapters.discard(p));
+            swap(p.weights(), p.adapter(), staged.version(), () -> adapters.discard(p));
             adapters.commit(p, staged.version());
         } else {
             ModelWeights weights;
@@ -178,7 +180,7 @@ public final class WeightSync {
                     .addAllTargetModules(config.targetModuleNames())).build();
             AdapterSync.Prepared p = adapters.prepare(header, tensors);
             long version = engine.weightVersion();
-            swap(p.base(), p.adapter(), version, () -> adapters.discard(p));
+            swap(p.weights(), p.adapter(), version, () -> adapters.discard(p));
             adapters.commit(p, version);
         } finally {
             inProgress.release();
@@ -188,6 +190,11 @@ public final class WeightSync {
     /** What a sync does to the sequences running when it lands (serve --inflight-weight-update). */
     public InflightWeightUpdate inflightWeightUpdate() {
         return inflight;
+    }
+
+    /** How adapters are served (serve --adapter-serving), for GetModelInfo. */
+    public AdapterServing adapterServing() {
+        return adapters.serving();
     }
 
     /** The active LoRA adapter, if any, for GetModelInfo. */
