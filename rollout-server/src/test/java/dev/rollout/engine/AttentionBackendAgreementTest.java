@@ -11,7 +11,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The tensor backend (what a GPU runs) against the Java backend on the same requests: same tokens, log-probs equal to
- * 1e-5, through prefill chunks, decode batches, forked samples, the prefix cache and preemption.
+ * 1e-5 relative (at least 1e-5 absolute), through prefill chunks, decode batches, forked samples, the prefix cache and
+ * preemption.
+ *
+ * <p>Relative because the two backends sum attention in different orders in fp32 and the difference grows with the
+ * log-prob's magnitude: on an AMD EPYC, where libtorch's kernels take other code paths than on an Intel Xeon, a
+ * log-prob of -3.87 after 20 greedy tokens differed by 1.0e-5 (2.6e-6 relative, about 20 float ulps).
  */
 class AttentionBackendAgreementTest {
     private static final List<int[]> PROMPTS = TestEngines.prompts(12, 3, 40, 21);
@@ -34,7 +39,16 @@ class AttentionBackendAgreementTest {
         assertEquals(java.size(), tensor.size());
         for (int i = 0; i < java.size(); i++) {
             assertArrayEquals(java.get(i).tokenIds(), tensor.get(i).tokenIds(), "completion " + i);
-            assertArrayEquals(java.get(i).logprobs(), tensor.get(i).logprobs(), 1e-5f, "completion " + i);
+            assertClose(java.get(i).logprobs(), tensor.get(i).logprobs(), "completion " + i);
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int t = 0; t < expected.length; t++) {
+            float bound = 1e-5f * Math.max(1f, Math.abs(expected[t]));
+            assertTrue(Math.abs(expected[t] - actual[t]) <= bound,
+                    what + ", token " + t + ": " + expected[t] + " vs " + actual[t] + " (bound " + bound + ")");
         }
     }
 
