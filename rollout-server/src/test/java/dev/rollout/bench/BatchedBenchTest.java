@@ -8,6 +8,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.WeightsDtype;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
@@ -25,7 +26,7 @@ class BatchedBenchTest {
 
     private static BatchedBench.Settings settings(List<Integer> sequences, int promptTokens, int maxTokens, int reps) {
         return new BatchedBench.Settings("tiny", 0, sequences, promptTokens, maxTokens, reps, false, 16, Device.cpu(),
-                AttentionBackend.AUTO);
+                AttentionBackend.AUTO, WeightsDtype.FP32);
     }
 
     @Test
