@@ -23,7 +23,7 @@ import java.util.concurrent.Future;
  */
 final class Bf16Weights {
     /** Up to this many rows a step's projections run here; beyond, libtorch's GEMM is at least as fast (docs/benchmarks.md). */
-    static final int MAX_ROWS = 16;
+    static final int MAX_ROWS = 8;
     /** Below this many multiply-adds the hand-off to another thread costs more than it saves. */
     private static final long SPLIT_WORK = 1L << 17;
 

@@ -174,6 +174,27 @@ class CausalLMTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void inBf16ModeNewWeightsAreRoundedWhenTheyAreSet() {
+        ModelConfig c = TestModels.llama();
+        try (ModelWeights first = ModelWeights.fromHost(c, TestModels.mapOf(TestModels.randomWeights(c, 1, 0.2)), manager);
+             ModelWeights second = ModelWeights.fromHost(c, TestModels.mapOf(TestModels.randomWeights(c, 2, 0.2)), manager);
+             CausalLM model = new CausalLM(c, first)) {
+            assertTrue(!model.servesInBf16());
+            model.serveInBf16();
+            float[] before = second.layers().get(1).down().toFloatArray();
+            float[] tied = second.lmHead().toFloatArray();
+            model.setWeights(second);
+            assertTrue(model.servesInBf16());
+            float[] after = second.layers().get(1).down().toFloatArray();
+            for (int i = 0; i < before.length; i++) {
+                assertEquals(Float.intBitsToFloat(dev.rollout.weights.Half.bf16FromFloat(before[i]) << 16), after[i]);
+            }
+            float[] headAfter = second.lmHead().toFloatArray();
+            assertEquals(Float.intBitsToFloat(dev.rollout.weights.Half.bf16FromFloat(tied[3]) << 16), headAfter[3]);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("families")
     void slotsThatAnEarlierSequenceLeftNaNDoNotReachAttention(ModelConfig c) {

@@ -74,7 +74,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--weights-dtype", defaultValue = "fp32", paramLabel = "fp32|bf16",
             description = "fp32: the weights as trained, log-probs equal to the trainer's. bf16 (CPU only): projections and "
-                    + "LM head rounded to bf16, decode steps of up to 16 sequences read half the bytes (faster at 1-16 "
+                    + "LM head rounded to bf16, decode steps of up to 8 sequences read half the bytes (faster at 1-8 "
                     + "sequences; log-probs move by the rounding, see docs/benchmarks.md). Default: ${DEFAULT-VALUE}.")
     String weightsDtype;
 
