@@ -50,8 +50,12 @@ final class Bf16Matrix {
         }
         int out = Math.toIntExact(weight.getShape().get(0));
         int in = Math.toIntExact(weight.getShape().get(1));
+        if (2L * out * in > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a " + out + " x " + in + " weight exceeds the 2 GiB a bf16 copy may take;"
+                    + " serve this model in fp32");
+        }
         FloatBuffer src = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        ByteBuffer bits = ByteBuffer.allocateDirect(Math.multiplyExact(Math.multiplyExact(out, in), 2))
+        ByteBuffer bits = ByteBuffer.allocateDirect(2 * out * in)
                 .order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < out * in; i++) {
             bits.putShort(2 * i, Half.bf16FromFloat(src.get(i)));
