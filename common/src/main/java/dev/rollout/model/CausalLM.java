@@ -17,7 +17,9 @@ import java.util.List;
  * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
  *
  * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
- * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. With a LoRA adapter
+ * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. In the bf16 serving mode
+ * ({@link #serveInBf16}) the projections and the LM head of serving steps with few rows run over a bf16 copy of their
+ * weights ({@link Bf16Weights}); training never does. With a LoRA adapter
  * ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the frozen base projection.
  */
 public final class CausalLM implements AutoCloseable {
@@ -25,6 +27,7 @@ public final class CausalLM implements AutoCloseable {
     private final RotaryEmbedding rope;
     private volatile ModelWeights weights;
     private volatile LoraAdapter adapter; // null: the base model
+    private volatile Bf16Weights bf16; // the bf16 serving mode's copy of the weights; null: fp32 only
 
     public CausalLM(ModelConfig config, ModelWeights weights) {
         this.config = config;
@@ -45,7 +48,36 @@ public final class CausalLM implements AutoCloseable {
         if (!newWeights.config().equals(config)) {
             throw new IllegalArgumentException("weights are for a different config");
         }
+        if (bf16 != null) {
+            // between steps, as the sync converts to the serving dtype
+            bf16 = Bf16Weights.roundInPlace(newWeights);
+        }
         this.weights = newWeights;
+    }
+
+    /**
+     * Switches to the bf16 serving mode: rounds the projection and LM-head weights (the embedding too when tied to the
+     * head) to bf16 in place, here and for every later {@link #setWeights}, and runs serving steps of up to
+     * {@link Bf16Weights#MAX_ROWS} rows over a bf16 copy of them; larger steps run libtorch's fp32 GEMM over the
+     * rounded fp32 values. Only for a server's own weights on the CPU (a trainer's would lose its fp32 values).
+     *
+     * @return the bytes of the bf16 copy
+     */
+    public long serveInBf16() {
+        Bf16Weights b = Bf16Weights.roundInPlace(weights);
+        bf16 = b;
+        return b.bytes();
+    }
+
+    /** Whether {@link #serveInBf16} is on. */
+    public boolean servesInBf16() {
+        return bf16 != null;
+    }
+
+    /** Forwards of the current weights that ran their projections over the bf16 copy; 0 in fp32. */
+    public long bf16Forwards() {
+        Bf16Weights b = bf16;
+        return b == null ? 0 : b.forwards();
     }
 
     /** The LoRA adapter the forward adds, or null for none. The caller makes sure no forward is running. */
@@ -70,6 +102,11 @@ public final class CausalLM implements AutoCloseable {
         LoraAdapter a = adapter;
         NDManager caller = tokenIds.getManager();
         long t = tokenIds.getShape().get(0);
+        Bf16Weights b = bf16;
+        Bf16Weights p = b != null && b.copies(w) && ctx instanceof PagedAttentionContext && Bf16Weights.suits(t) ? b : null;
+        if (p != null) {
+            p.countForward();
+        }
         float eps = (float) config.rmsNormEps();
         // Every temporary, including views of the weights, dies with its layer's scope, the residual stream passed on
         // to the next layer; autograd keeps what backward needs.
@@ -79,7 +116,7 @@ public final class CausalLM implements AutoCloseable {
             for (int i = 0; i < w.layers().size(); i++) {
                 NDArray next;
                 try (NDScope layerScope = new NDScope()) {
-                    next = layer(i, w.layers().get(i), a, x, rotation, ctx, t);
+                    next = layer(i, w.layers().get(i), p == null ? null : p.layer(i), a, x, rotation, ctx, t);
                     NDScope.unregister(next);
                 }
                 NDScope.register(next);
@@ -93,14 +130,15 @@ public final class CausalLM implements AutoCloseable {
         }
     }
 
-    private NDArray layer(int i, ModelWeights.Layer l, LoraAdapter a, NDArray x, RotaryEmbedding.Rotation rotation,
-            AttentionContext ctx, long t) {
+    /** {@code bl}: the layer's bf16 projections, or null for libtorch's matmul. */
+    private NDArray layer(int i, ModelWeights.Layer l, Bf16Weights.Layer bl, LoraAdapter a, NDArray x,
+            RotaryEmbedding.Rotation rotation, AttentionContext ctx, long t) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
         int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv());
+        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv(), bl == null ? null : bl.qkv());
         if (l.qkvBias() != null) {
             qkv = qkv.add(l.qkvBias());
         }
@@ -112,26 +150,37 @@ public final class CausalLM implements AutoCloseable {
                     qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
         }
         NDArray attn = ctx.attend(i, qkv, rotation);
-        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o()));
-        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp());
+        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o()));
+        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
+                bl == null ? null : bl.gateUp());
         NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
         NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
-        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down()));
+        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
+                bl == null ? null : bl.down()));
     }
 
-    /** hidden [R, hidden] to logits [R, vocab], attached to the manager of {@code hidden}. */
+    /**
+     * hidden [R, hidden] to logits [R, vocab] (fp32), attached to the manager of {@code hidden}; over the bf16 copy of
+     * the head in the bf16 serving mode for few rows outside autograd.
+     */
     public NDArray logits(NDArray hidden) {
+        ModelWeights w = weights;
+        Bf16Weights b = bf16;
         try (NDScope scope = new NDScope()) {
-            NDArray logits = linear(hidden, weights.lmHead());
+            boolean kernel = b != null && b.copies(w) && Bf16Weights.suits(hidden.getShape().get(0));
+            NDArray logits = kernel ? Bf16Weights.apply(b.lmHead(), hidden) : linear(hidden, w.lmHead());
             logits.attach(hidden.getManager());
             NDScope.unregister(logits);
             return logits;
         }
     }
 
-    /** A layer's linear projection, plus the adapter's term for the modules it targets. */
-    private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight) {
-        NDArray y = linear(x, weight);
+    /**
+     * A layer's linear projection, over {@code bf16} when given, plus the adapter's term for the modules it targets.
+     */
+    private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight,
+            Bf16Matrix bf16) {
+        NDArray y = bf16 != null ? Bf16Weights.apply(bf16, x) : linear(x, weight);
         return a == null ? y : a.addTo(layer, modules, x, y);
     }
 

@@ -125,6 +125,76 @@ class CausalLMTest {
         }
     }
 
+    /**
+     * The bf16 serving mode rounds the projections in place, so the dense fp32 forward over the same weights is its
+     * reference: paged steps of few rows (over the bf16 copy) and of many (libtorch's GEMM) both match it.
+     */
+    @ParameterizedTest
+    @MethodSource("families")
+    void bf16ServingMatchesTheDenseForwardOverTheRoundedWeights(ModelConfig c) {
+        List<HostTensor> host = TestModels.randomWeights(c, 13, 0.2);
+        int blockSize = 4;
+        int[] a = tokens(c, 21, 7);
+        int[] b = tokens(c, 9, 8);
+        int[] tableA = {3, 8, 1, 6, 10, 0};
+        int[] tableB = {2, 9, 5};
+        boolean grad = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false); // as on the engine thread; under autograd the kernel stays off
+        try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager); CausalLM model = new CausalLM(c, w)) {
+            float before = w.layers().get(0).qkv().toFloatArray()[1];
+            model.serveInBf16();
+            float after = w.layers().get(0).qkv().toFloatArray()[1];
+            assertEquals(Float.intBitsToFloat(dev.rollout.weights.Half.bf16FromFloat(before) << 16), after);
+            float[][] fullA = denseLogits(model, a);
+            float[][] fullB = denseLogits(model, b);
+            KvCache cache = new KvCache(c, 11, blockSize, manager);
+            // a prefill of 17 rows (over the limit of the kernel: libtorch), then decode steps of 2 and 1 rows (the kernel)
+            double worst = step(model, cache, List.of(new Part(a, 0, 12, tableA), new Part(b, 0, 5, tableB)), fullA, fullB);
+            long forwards = model.bf16Forwards();
+            int pa = 12;
+            int pb = 5;
+            while (pa < a.length || pb < b.length) {
+                List<Part> parts = new ArrayList<>();
+                List<float[][]> full = new ArrayList<>();
+                if (pa < a.length) {
+                    parts.add(new Part(a, pa++, 1, tableA));
+                    full.add(fullA);
+                }
+                if (pb < b.length) {
+                    parts.add(new Part(b, pb++, 1, tableB));
+                    full.add(fullB);
+                }
+                worst = Math.max(worst, step(model, cache, parts, full.toArray(new float[0][][])));
+            }
+            assertEquals(0, forwards, "the 17-row prefill ran on libtorch");
+            assertEquals(a.length - 12, model.bf16Forwards(), "every decode step ran over the bf16 copy");
+            assertTrue(worst <= 1e-4, "max abs difference " + worst);
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(grad);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void inBf16ModeNewWeightsAreRoundedWhenTheyAreSet() {
+        ModelConfig c = TestModels.llama();
+        try (ModelWeights first = ModelWeights.fromHost(c, TestModels.mapOf(TestModels.randomWeights(c, 1, 0.2)), manager);
+             ModelWeights second = ModelWeights.fromHost(c, TestModels.mapOf(TestModels.randomWeights(c, 2, 0.2)), manager);
+             CausalLM model = new CausalLM(c, first)) {
+            assertTrue(!model.servesInBf16());
+            model.serveInBf16();
+            float[] before = second.layers().get(1).down().toFloatArray();
+            float[] tied = second.lmHead().toFloatArray();
+            model.setWeights(second);
+            assertTrue(model.servesInBf16());
+            float[] after = second.layers().get(1).down().toFloatArray();
+            for (int i = 0; i < before.length; i++) {
+                assertEquals(Float.intBitsToFloat(dev.rollout.weights.Half.bf16FromFloat(before[i]) << 16), after[i]);
+            }
+            float[] headAfter = second.lmHead().toFloatArray();
+            assertEquals(Float.intBitsToFloat(dev.rollout.weights.Half.bf16FromFloat(tied[3]) << 16), headAfter[3]);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("families")
     void slotsThatAnEarlierSequenceLeftNaNDoNotReachAttention(ModelConfig c) {

@@ -3,6 +3,7 @@ package dev.rollout.bench;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.WeightsDtype;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
@@ -48,7 +49,8 @@ final class BatchedBench {
     }
 
     record Settings(String model, long seed, List<Integer> sequences, int promptTokens, int maxTokens, int reps,
-                    boolean warmup, int blockSize, Device device, AttentionBackend attentionBackend) {
+                    boolean warmup, int blockSize, Device device, AttentionBackend attentionBackend,
+                    WeightsDtype weightsDtype) {
         Settings {
             sequences = List.copyOf(sequences);
             require(!sequences.isEmpty() && sequences.stream().allMatch(n -> n > 0),
@@ -68,6 +70,7 @@ final class BatchedBench {
     static List<Point> run(Settings s, Consumer<String> log) throws IOException, InterruptedException {
         int most = Collections.max(s.sequences());
         try (ModelLoader.Loaded loaded = ModelLoader.load(s.model(), s.seed(), s.device())) {
+            log.accept(s.weightsDtype().applyTo(loaded.served().model()));
             int vocab = loaded.served().model().config().vocabSize();
             int context = loaded.served().model().config().maxPositionEmbeddings();
             if (s.promptTokens() + s.maxTokens() > context) {

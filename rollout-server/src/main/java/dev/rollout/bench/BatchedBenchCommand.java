@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.WeightsDtype;
 import dev.rollout.model.Devices;
 import dev.rollout.model.TorchThreads;
 import java.lang.management.ManagementFactory;
@@ -63,13 +64,17 @@ public final class BatchedBenchCommand implements Callable<Integer> {
             description = "Paged attention, as serve's flag. Default: ${DEFAULT-VALUE}.")
     String attentionBackend;
 
+    @Option(names = "--weights-dtype", defaultValue = "fp32", paramLabel = "fp32|bf16",
+            description = "Weights precision, as serve's flag. Default: ${DEFAULT-VALUE}.")
+    String weightsDtype;
+
     @Option(names = "--out", paramLabel = "FILE", description = "Also write the results as JSON to this file.")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         BatchedBench.Settings s = new BatchedBench.Settings(model, seed, sequences, promptTokens, maxTokens, reps, warmup,
-                blockSize, Devices.parse(device), AttentionBackend.parse(attentionBackend));
+                blockSize, Devices.parse(device), AttentionBackend.parse(attentionBackend), WeightsDtype.parse(weightsDtype));
         int threads = TorchThreads.configure();
         double loadBefore = load();
         List<BatchedBench.Point> points = BatchedBench.run(s, line -> System.err.println(line));
@@ -88,8 +93,8 @@ public final class BatchedBenchCommand implements Callable<Integer> {
     static String markdown(BatchedBench.Settings s, List<BatchedBench.Point> points, int threads, double loadBefore,
             double loadAfter) {
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "Model `%s`, %d prompt + %d generated tokens per"
-                + " sequence, greedy, ignore_eos, one GenerateBatch per row, %d libtorch thread(s), median of %d,"
-                + " load average %.2f before / %.2f after.%n%n", s.model(), s.promptTokens(), s.maxTokens(), threads,
+                + " sequence, greedy, ignore_eos, one GenerateBatch per row, %s weights, %d libtorch thread(s), median of %d,"
+                + " load average %.2f before / %.2f after.%n%n", s.model(), s.promptTokens(), s.maxTokens(), s.weightsDtype(), threads,
                 s.reps(), loadBefore, loadAfter));
         md.append("| Sequences | Output tokens | Wall (s) | Output tok/s |\n|---:|---:|---:|---:|\n");
         for (BatchedBench.Point p : points) {
@@ -106,6 +111,7 @@ public final class BatchedBenchCommand implements Callable<Integer> {
         root.put("prompt_tokens", s.promptTokens());
         root.put("max_tokens", s.maxTokens());
         root.put("reps", s.reps());
+        root.put("weights_dtype", s.weightsDtype().toString());
         root.put("torch_threads", threads);
         root.put("load_average_before", loadBefore);
         root.put("load_average_after", loadAfter);

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
  * {@code checkpoint} (a random-weight checkpoint for it).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        subcommands = {BatchedBenchCommand.class, CheckpointCommand.class},
+        subcommands = {BatchedBenchCommand.class, CheckpointCommand.class, Bf16GapCommand.class},
         description = "Benchmark continuous against static (generate()-style) batching on the same model in one process:"
                 + " comparison 1 as generate() does it, comparison 2 at equal KV memory; then decode against the"
                 + " machine's roofline; then the scaling table (decode and prefill tokens/s over batch sizes and contexts,"

@@ -6,6 +6,7 @@ import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.Devices;
 import dev.rollout.model.NativeAllocator;
 import dev.rollout.model.TorchThreads;
+import dev.rollout.model.WeightsDtype;
 import dev.rollout.engine.Engine;
 import dev.rollout.engine.EngineConfig;
 import dev.rollout.engine.InflightWeightUpdate;
@@ -80,6 +81,12 @@ public final class ServeCommand implements Callable<Integer> {
                     + "and --add-modules jdk.incubator.vector), tensor (libtorch tensor ops, what a GPU runs), auto (java "
                     + "where it can run, tensor elsewhere). Default: ${DEFAULT-VALUE}.")
     String attentionBackend;
+
+    @Option(names = "--weights-dtype", defaultValue = "fp32", paramLabel = "fp32|bf16",
+            description = "fp32: the weights as trained, log-probs equal to the trainer's. bf16 (CPU only): projections and "
+                    + "LM head rounded to bf16, decode steps of up to 8 sequences read half the bytes (faster at 1-8 "
+                    + "sequences; log-probs move by the rounding, see docs/benchmarks.md). Default: ${DEFAULT-VALUE}.")
+    String weightsDtype;
 
     @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV cache block. Default: ${DEFAULT-VALUE}.")
     int blockSize;
@@ -188,7 +195,9 @@ public final class ServeCommand implements Callable<Integer> {
                 InflightWeightUpdate.parse(inflightWeightUpdate), AdapterServing.parse(adapterServing));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        WeightsDtype dtype = WeightsDtype.parse(weightsDtype);
         ModelLoader.Loaded loaded = ModelLoader.load(model, seed, dev);
+        log.info(dtype.applyTo(loaded.served().model()));
         Engine engine = new Engine(loaded.served().model(), new EngineConfig(blockSize, numBlocks, maxMemoryPercent, maxBatchTokens,
                 maxNumSeqs, schedulerKind, dev).withCpuKvCacheBytes(cpuKvCacheSpace)
                 .withAttentionBackend(AttentionBackend.parse(attentionBackend)), registry);

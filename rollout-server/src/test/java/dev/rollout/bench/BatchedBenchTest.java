@@ -8,6 +8,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rollout.model.AttentionBackend;
+import dev.rollout.model.WeightsDtype;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.GenerateBatchRequest;
 import dev.rollout.proto.v1.GenerateBatchResponse;
@@ -24,8 +25,21 @@ import picocli.CommandLine;
 class BatchedBenchTest {
 
     private static BatchedBench.Settings settings(List<Integer> sequences, int promptTokens, int maxTokens, int reps) {
+        return settings(sequences, promptTokens, maxTokens, reps, WeightsDtype.FP32);
+    }
+
+    private static BatchedBench.Settings settings(List<Integer> sequences, int promptTokens, int maxTokens, int reps,
+            WeightsDtype dtype) {
         return new BatchedBench.Settings("tiny", 0, sequences, promptTokens, maxTokens, reps, false, 16, Device.cpu(),
-                AttentionBackend.AUTO);
+                AttentionBackend.AUTO, dtype);
+    }
+
+    @Test
+    void bf16WeightsServeEveryForcedTokenToo() throws Exception {
+        List<String> log = new java.util.ArrayList<>();
+        List<BatchedBench.Point> points = BatchedBench.run(settings(List.of(2, 20), 8, 5, 1, WeightsDtype.BF16), log::add);
+        assertTrue(log.get(0).startsWith("weights served in bf16"), log.get(0));
+        assertEquals(List.of(10L, 100L), points.stream().map(BatchedBench.Point::outputTokens).toList());
     }
 
     @Test

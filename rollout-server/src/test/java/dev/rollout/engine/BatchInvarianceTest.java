@@ -34,6 +34,30 @@ class BatchInvarianceTest {
     }
 
     /**
+     * In the bf16 mode a sequence alone decodes over the bf16 copy (one row) and among the 16 through libtorch's GEMM
+     * over the same rounded weights (more rows than the kernel takes): the same tokens, log-probs within 1e-4.
+     */
+    @Test
+    void bf16GreedyCompletionsBatchedEqualEachGeneratedAlone() {
+        SamplingParams greedy = SamplingParams.greedy(24);
+        try (dev.rollout.model.CausalLM model = new dev.rollout.model.CausalLM(TestEngines.CONFIG, TestEngines.weights(11))) {
+            model.serveInBf16();
+            try (Engine engine = new Engine(model, TestEngines.config(256), null)) {
+                List<CompletionResult> batched = TestEngines.generate(engine, PROMPTS, greedy);
+                long before = model.bf16Forwards();
+                List<CompletionResult> alone = PROMPTS.stream()
+                        .map(p -> TestEngines.generate(engine, List.of(p), greedy).get(0)).toList();
+                org.junit.jupiter.api.Assertions.assertTrue(model.bf16Forwards() > before,
+                        "the decode steps alone ran over the bf16 copy");
+                for (int i = 0; i < PROMPTS.size(); i++) {
+                    assertArrayEquals(alone.get(i).tokenIds(), batched.get(i).tokenIds(), "prompt " + i);
+                    assertArrayEquals(alone.get(i).logprobs(), batched.get(i).logprobs(), 1e-4f, "prompt " + i);
+                }
+            }
+        }
+    }
+
+    /**
      * The RNG of a completion is seeded from (seed, prompt index, sample index), so the comparison keeps the request
      * and varies the company: one sequence per step (max_num_seqs 1), all 16 together, and all 16 alongside another
      * request's sequences.
