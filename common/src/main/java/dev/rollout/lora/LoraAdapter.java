@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights.TensorShape;
+import dev.rollout.model.Scalars;
 import dev.rollout.weights.HostTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -192,7 +193,8 @@ public final class LoraAdapter implements AutoCloseable {
                 continue;
             }
             NDArray in = drop ? dropout(x) : x;
-            parts.add(in.matMul(ab[0].transpose()).matMul(ab[1].transpose()).mul((float) config.scale()));
+            // Not DJL's mul(Number): autograd keeps the scale for backward, and DJL's would be freed by the GC.
+            parts.add(Scalars.mul(in.matMul(ab[0].transpose()).matMul(ab[1].transpose()), config.scale()));
         }
         return y.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, -1));
     }
