@@ -27,35 +27,45 @@ public final class RlBench {
     static final int LENGTH_TARGET = 64;
     static final int PROMPTS = 8;
     static final int GENERATIONS = 8;
+    /**
+     * With {@code --lora}: PEFT's usual RL adapter, all linear layers at rank 16, no dropout (dropout would add a
+     * forward for the sampler correction), at a learning rate in LoRA's usual range.
+     */
+    static final List<String> LORA_CONFIG = List.of("use_peft: true", "lora_r: 16", "lora_alpha: 32",
+            "lora_dropout: 0.0", "lora_target_modules: [all-linear]", "learning_rate: 1.0e-4");
+    static final String FULL_LEARNING_RATE = "learning_rate: 5.0e-5";
 
     private final Path dir;
     private final Path modelDir;
     private final List<Integer> stopIds;
     private final int maxCompletionLength;
+    private final boolean lora;
     private final long seed;
     private final CorePinning pinning;
     private final PrintStream out;
     private final List<Integer> measuredLengths = new ArrayList<>();
 
-    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, int maxCompletionLength, long seed, CorePinning pinning,
-                    PrintStream out) {
+    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, int maxCompletionLength, boolean lora, long seed,
+                    CorePinning pinning, PrintStream out) {
         this.dir = dir;
         this.modelDir = modelDir;
         this.stopIds = stopIds;
         this.maxCompletionLength = maxCompletionLength;
+        this.lora = lora;
         this.seed = seed;
         this.pinning = pinning;
         this.out = out;
     }
 
-    public static RlBench prepare(Path dir, String model, int maxCompletionLength, long seed, boolean pin, PrintStream out)
-            throws IOException {
+    /** @param lora train a LoRA adapter ({@link #LORA_CONFIG}) rather than every weight */
+    public static RlBench prepare(Path dir, String model, int maxCompletionLength, boolean lora, long seed, boolean pin,
+                                  PrintStream out) throws IOException {
         Path modelDir = TrainingRun.resolveModel(model, dir);
         int vocab;
         try (Checkpoint c = Checkpoint.open(modelDir)) {
             vocab = c.config().vocabSize();
         }
-        return new RlBench(dir, modelDir, stopIds(vocab), maxCompletionLength, seed, CorePinning.apply(pin), out);
+        return new RlBench(dir, modelDir, stopIds(vocab), maxCompletionLength, lora, seed, CorePinning.apply(pin), out);
     }
 
     /** Every STOP_EVERY-th id of the vocabulary (the last of each run of STOP_EVERY), at least one. */
@@ -77,10 +87,11 @@ public final class RlBench {
     /** The workload in words, with how the completion lengths of all runs were distributed. */
     public String workload() {
         LengthStats all = LengthStats.of(measuredLengths);
-        return String.format(Locale.ROOT, "GRPO, %d prompts x %d generations per step, %d stop token ids of %d "
+        return String.format(Locale.ROOT, "GRPO%s, %d prompts x %d generations per step, %d stop token ids of %d "
                         + "(a token stops with probability ~1/%d), max %d tokens, reward: length closeness to %d tokens; "
                         + "completion lengths (measured steps of all runs): mean %.1f, p50 %d, p90 %d, max %d",
-                PROMPTS, GENERATIONS, stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY, maxCompletionLength,
+                lora ? " training a LoRA adapter (r 16, all linear layers)" : " training every weight", PROMPTS,
+                GENERATIONS, stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY, maxCompletionLength,
                 LENGTH_TARGET, all.mean(), all.p50(), all.p90(), all.max());
     }
 
@@ -139,7 +150,7 @@ public final class RlBench {
     }
 
     private String config(BenchRunSpec spec, Path runDir, int port) {
-        return String.join("\n",
+        List<String> lines = new ArrayList<>(List.of(
                 "trainer: grpo",
                 "model: '" + modelDir + "'",
                 "dataset: arithmetic",
@@ -151,7 +162,6 @@ public final class RlBench {
                 "max_completion_length: " + maxCompletionLength,
                 "stop_token_ids: [" + stopIds.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "]",
                 "temperature: 1.0",
-                "learning_rate: 5.0e-5",
                 "lr_scheduler_type: constant",
                 "beta: 0.0",
                 "loss_type: dapo",
@@ -165,8 +175,13 @@ public final class RlBench {
                 "max_staleness: " + Math.max(spec.maxStaleness(), 0),
                 "rollout:",
                 "  mode: server",
-                "  servers: ['127.0.0.1:" + port + "']",
-                "");
+                "  servers: ['127.0.0.1:" + port + "']"));
+        if (lora) {
+            lines.addAll(LORA_CONFIG);
+        } else {
+            lines.add(FULL_LEARNING_RATE);
+        }
+        return String.join("\n", lines) + "\n";
     }
 
     private static int freePort() throws IOException {

@@ -15,6 +15,8 @@ final class RunWindow {
     private long endNanos;
     private int steps;
     private double waitSeconds;
+    private double trainSeconds;
+    private double syncSeconds;
     private long generatedTokens;
     private double stalenessMax;
     private final List<Integer> lengths = new ArrayList<>();
@@ -30,6 +32,8 @@ final class RunWindow {
         steps++;
         // time/generate is the trainer's wait for its batch in both modes (in async it equals time/wait_for_rollouts)
         waitSeconds += r.metrics().getOrDefault("time/generate", 0.0);
+        trainSeconds += r.metrics().getOrDefault("time/train", 0.0);
+        syncSeconds += r.metrics().getOrDefault("time/sync", 0.0);
         generatedTokens += r.generatedTokens();
         stalenessMax = Math.max(stalenessMax, r.metrics().getOrDefault("staleness/max", 0.0));
         for (Completion c : r.completions()) {
@@ -53,6 +57,8 @@ final class RunWindow {
                 wall > 0 ? generatedTokens / wall : Double.NaN,
                 wall > 0 ? Math.min(1, waitSeconds / wall) : Double.NaN,
                 wall > 0 ? Math.max(0, 1 - busy / wall) : Double.NaN,
-                stalenessMax, rewardFirst, rewardLast, LengthStats.of(lengths));
+                stalenessMax, rewardFirst, rewardLast,
+                steps > 0 ? trainSeconds / steps : Double.NaN, steps > 0 ? syncSeconds / steps : Double.NaN,
+                LengthStats.of(lengths));
     }
 }

@@ -61,6 +61,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Longest completion in tokens (the cap of the long tail). Default: ${DEFAULT-VALUE}.")
     int maxCompletionLength;
 
+    @Option(names = "--lora", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Train a LoRA adapter (r 16 on all linear layers, lr 1e-4; only the adapter is pushed) rather "
+                    + "than every weight (--no-lora, lr 5e-5). Default: ${DEFAULT-VALUE}.")
+    boolean lora;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed of prompts and sampling. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -79,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
         Path dir = out.toAbsolutePath();
         Files.createDirectories(dir);
         double loadStart = loadAverage();
-        RlBench bench = RlBench.prepare(dir, model, maxCompletionLength, seed, pin, o);
+        RlBench bench = RlBench.prepare(dir, model, maxCompletionLength, lora, seed, pin, o);
         o.println("bench: " + selected.size() + " run(s) of " + secondsPerRun + " s after " + warmupSteps
                 + " warm-up step(s); " + bench.pinning() + "; load average " + String.format("%.2f", loadStart));
         List<BenchResult> results = new ArrayList<>();
