@@ -65,6 +65,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void fewerThanTwoGenerationsAreRefused() {
+        Outcome o = bench("--out", tmp.toString(), "--generations", "1");
+
+        assertEquals(2, o.exit());
+        assertTrue(o.err().contains("--generations must be at least 2"), o.err());
+    }
+
+    @Test
+    void noPromptsAreRefused() {
+        Outcome o = bench("--out", tmp.toString(), "--prompts", "0");
+
+        assertEquals(2, o.exit());
+        assertTrue(o.err().contains("--prompts must be at least 1"), o.err());
+    }
+
+    @Test
     void aQuickSyncAndAsyncRunWritesTheThreeFilesAndLeavesNoProcess() throws Exception {
         Path out = tmp.resolve("bench");
         int exit = Main.run("bench", "--out", out.toString(), "--model", "tiny", "--runs", "sync,async-s2",

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.rollout.model.CausalLM;
@@ -47,7 +46,7 @@ class PackedScoringTest {
              ModelWeights weights = ModelWeights.fromHost(CONFIG, WEIGHTS, manager);
              CausalLM model = new CausalLM(CONFIG, weights)) {
             TokenLogProbs packed = new Policy(model).completionLogProbs(ROWS, 0.7, manager);
-            TokenLogProbs padded = paddedLogProbs(model, ROWS, 0.7, manager);
+            TokenLogProbs padded = PaddedScoring.logProbs(model, ROWS, 0.7, manager);
             assertEquals(padded.logProbs().getShape(), packed.logProbs().getShape());
             // padding positions too: they read the same (token 0 after the row's last token) in both layouts
             assertClose(padded.logProbs().toFloatArray(), packed.logProbs().toFloatArray(), 1e-5, false, "log-probs");
@@ -113,50 +112,13 @@ class PackedScoringTest {
             try (NDManager scope = manager.newSubManager();
                  GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 TokenLogProbs lp = packed ? new Policy(model).completionLogProbs(ROWS, 0.7, scope)
-                        : paddedLogProbs(model, ROWS, 0.7, scope);
+                        : PaddedScoring.logProbs(model, ROWS, 0.7, scope);
                 NDArray l = loss.apply(lp, scope);
                 collector.backward(l);
                 value = l.getFloat();
             }
             return new Result(value, weights.parameters().stream().map(p -> p.getGradient().toFloatArray()).toList());
         }
-    }
-
-    /** The rows right-padded into one [B, longest] batch: how the policy scored them before grouping by length. */
-    private static TokenLogProbs paddedLogProbs(CausalLM model, List<Policy.Sequence> rows, double temperature,
-                                                NDManager manager) {
-        int b = rows.size();
-        int width = 1;
-        int seqLen = 1;
-        for (Policy.Sequence s : rows) {
-            width = Math.max(width, s.completionIds().length);
-            seqLen = Math.max(seqLen, s.promptIds().length + s.completionIds().length);
-        }
-        long[] ids = new long[b * seqLen];
-        long[] positions = new long[b * seqLen];
-        long[] predictingRows = new long[b * width];
-        long[] targets = new long[b * width];
-        for (int r = 0; r < b; r++) {
-            Policy.Sequence s = rows.get(r);
-            int p = s.promptIds().length;
-            for (int i = 0; i < seqLen; i++) {
-                positions[r * seqLen + i] = i;
-                if (i < p) {
-                    ids[r * seqLen + i] = s.promptIds()[i];
-                } else if (i - p < s.completionIds().length) {
-                    ids[r * seqLen + i] = s.completionIds()[i - p];
-                }
-            }
-            for (int t = 0; t < width; t++) {
-                int at = Math.min(p - 1 + t, p + s.completionIds().length - 1);
-                predictingRows[r * width + t] = (long) r * seqLen + Math.max(at, p - 1);
-                targets[r * width + t] = t < s.completionIds().length ? s.completionIds()[t] : 0;
-            }
-        }
-        NDArray hidden = model.forward(manager.create(ids), manager.create(positions), new DenseCausalContext(b, seqLen));
-        NDArray picked = hidden.get(new NDIndex("{}", manager.create(predictingRows)));
-        NDArray logits = model.logits(picked).reshape(b, width, model.config().vocabSize());
-        return TokenLogProbs.compute(logits, manager.create(targets, new Shape(b, width)), temperature);
     }
 
     private static List<Policy.Sequence> rows() {

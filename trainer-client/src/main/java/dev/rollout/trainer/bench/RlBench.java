@@ -25,8 +25,20 @@ public final class RlBench {
     /** A sampled token stops its completion with probability about 1 / STOP_EVERY (near-uniform random weights). */
     static final int STOP_EVERY = 64;
     static final int LENGTH_TARGET = 64;
-    static final int PROMPTS = 8;
-    static final int GENERATIONS = 8;
+
+    /**
+     * What each step generates and trains: {@code prompts} × {@code generations} completions of at most
+     * {@code maxCompletionLength} tokens, and whether a LoRA adapter ({@link #LORA_CONFIG}) or every weight is trained.
+     */
+    public record Workload(int prompts, int generations, int maxCompletionLength, boolean lora) {
+        public Workload {
+            if (prompts < 1 || generations < 2 || maxCompletionLength < 1) {
+                throw new IllegalArgumentException("a bench workload needs at least 1 prompt, 2 generations (GRPO "
+                        + "compares a group's samples) and 1 token; got " + prompts + ", " + generations + ", "
+                        + maxCompletionLength);
+            }
+        }
+    }
     /**
      * With {@code --lora}: PEFT's usual RL adapter, all linear layers at rank 16, no dropout (dropout would add a
      * forward for the sampler correction), at a learning rate in LoRA's usual range.
@@ -38,34 +50,31 @@ public final class RlBench {
     private final Path dir;
     private final Path modelDir;
     private final List<Integer> stopIds;
-    private final int maxCompletionLength;
-    private final boolean lora;
+    private final Workload workload;
     private final long seed;
     private final CorePinning pinning;
     private final PrintStream out;
     private final List<Integer> measuredLengths = new ArrayList<>();
 
-    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, int maxCompletionLength, boolean lora, long seed,
-                    CorePinning pinning, PrintStream out) {
+    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, Workload workload, long seed, CorePinning pinning,
+                    PrintStream out) {
         this.dir = dir;
         this.modelDir = modelDir;
         this.stopIds = stopIds;
-        this.maxCompletionLength = maxCompletionLength;
-        this.lora = lora;
+        this.workload = workload;
         this.seed = seed;
         this.pinning = pinning;
         this.out = out;
     }
 
-    /** @param lora train a LoRA adapter ({@link #LORA_CONFIG}) rather than every weight */
-    public static RlBench prepare(Path dir, String model, int maxCompletionLength, boolean lora, long seed, boolean pin,
-                                  PrintStream out) throws IOException {
+    public static RlBench prepare(Path dir, String model, Workload workload, long seed, boolean pin, PrintStream out)
+            throws IOException {
         Path modelDir = TrainingRun.resolveModel(model, dir);
         int vocab;
         try (Checkpoint c = Checkpoint.open(modelDir)) {
             vocab = c.config().vocabSize();
         }
-        return new RlBench(dir, modelDir, stopIds(vocab), maxCompletionLength, lora, seed, CorePinning.apply(pin), out);
+        return new RlBench(dir, modelDir, stopIds(vocab), workload, seed, CorePinning.apply(pin), out);
     }
 
     /** Every STOP_EVERY-th id of the vocabulary (the last of each run of STOP_EVERY), at least one. */
@@ -90,8 +99,9 @@ public final class RlBench {
         return String.format(Locale.ROOT, "GRPO%s, %d prompts x %d generations per step, %d stop token ids of %d "
                         + "(a token stops with probability ~1/%d), max %d tokens, reward: length closeness to %d tokens; "
                         + "completion lengths (measured steps of all runs): mean %.1f, p50 %d, p90 %d, max %d",
-                lora ? " training a LoRA adapter (r 16, all linear layers)" : " training every weight", PROMPTS,
-                GENERATIONS, stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY, maxCompletionLength,
+                workload.lora() ? " training a LoRA adapter (r 16, all linear layers)" : " training every weight",
+                workload.prompts(), workload.generations(), stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY,
+                workload.maxCompletionLength(),
                 LENGTH_TARGET, all.mean(), all.p50(), all.p90(), all.max());
     }
 
@@ -156,10 +166,10 @@ public final class RlBench {
                 "dataset: arithmetic",
                 "reward_funcs: [length]",
                 "length_target_tokens: " + LENGTH_TARGET,
-                "num_generations: " + GENERATIONS,
-                "per_device_train_batch_size: " + PROMPTS * GENERATIONS,
+                "num_generations: " + workload.generations(),
+                "per_device_train_batch_size: " + workload.prompts() * workload.generations(),
                 "gradient_accumulation_steps: 1",
-                "max_completion_length: " + maxCompletionLength,
+                "max_completion_length: " + workload.maxCompletionLength(),
                 "stop_token_ids: [" + stopIds.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "]",
                 "temperature: 1.0",
                 "lr_scheduler_type: constant",
@@ -176,7 +186,7 @@ public final class RlBench {
                 "rollout:",
                 "  mode: server",
                 "  servers: ['127.0.0.1:" + port + "']"));
-        if (lora) {
+        if (workload.lora()) {
             lines.addAll(LORA_CONFIG);
         } else {
             lines.add(FULL_LEARNING_RATE);
