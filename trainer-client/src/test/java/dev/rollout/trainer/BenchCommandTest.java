@@ -101,6 +101,9 @@ class BenchCommandTest {
             assertTrue(serverIdle >= 0 && serverIdle <= 1, run.toString());
             assertTrue(run.get("staleness_max").asDouble() <= run.get("max_staleness").asDouble(), run.toString());
             assertTrue(run.get("completion_length").get("max").asInt() <= 16, run.toString());
+            // both processes worked in every measured step, whatever else ran on their cores
+            assertTrue(run.get("trainer_cpu_seconds_per_step").asDouble() > 0, run.toString());
+            assertTrue(run.get("server_cpu_seconds_per_step").asDouble() > 0, run.toString());
         }
         assertTrue(Files.isRegularFile(out.resolve("sync").resolve("metrics.jsonl")));
         assertTrue(Files.isRegularFile(out.resolve("async-s2").resolve("server.log")));

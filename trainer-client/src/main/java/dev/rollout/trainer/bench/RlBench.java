@@ -127,13 +127,15 @@ public final class RlBench {
                 // a deadline 1 ms away passes the check before the step and not the one after it: one step per call
                 run.train(System.nanoTime() + 1_000_000, r -> record(rewards, r, "warm-up"));
             }
-            RunWindow window = new RunWindow(System.nanoTime(), busy.seconds());
+            RunWindow window = new RunWindow(System.nanoTime(), busy.seconds(), ProcessCpuTime.self(),
+                    ProcessCpuTime.of(server.pid()));
             run.train(System.nanoTime() + (long) (seconds * 1e9), r -> {
                 window.add(r, System.nanoTime());
                 record(rewards, r, "measured");
             });
             measuredLengths.addAll(window.lengths());
-            BenchResult result = window.result(spec, busy.seconds(), first(rewards), last(rewards));
+            BenchResult result = window.result(spec, busy.seconds(), ProcessCpuTime.self(),
+                    ProcessCpuTime.of(server.pid()), first(rewards), last(rewards));
             out.printf(Locale.ROOT, "run %s: %d steps in %.1f s, %.2f steps/min, trainer idle %.1f%%, server idle %.1f%%%n",
                     spec.name(), result.measuredSteps(), result.measuredSeconds(), result.stepsPerMinute(),
                     100 * result.trainerIdleFraction(), 100 * result.serverIdleFraction());

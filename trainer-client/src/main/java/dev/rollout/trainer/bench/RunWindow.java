@@ -12,6 +12,8 @@ import java.util.List;
 final class RunWindow {
     private final long startNanos;
     private final double serverBusyAtStart;
+    private final double trainerCpuAtStart;
+    private final double serverCpuAtStart;
     private long endNanos;
     private int steps;
     private double waitSeconds;
@@ -21,10 +23,13 @@ final class RunWindow {
     private double stalenessMax;
     private final List<Integer> lengths = new ArrayList<>();
 
-    RunWindow(long startNanos, double serverBusyAtStart) {
+    /** @param trainerCpuAtStart, serverCpuAtStart the two processes' CPU seconds so far (see {@link ProcessCpuTime}) */
+    RunWindow(long startNanos, double serverBusyAtStart, double trainerCpuAtStart, double serverCpuAtStart) {
         this.startNanos = startNanos;
         this.endNanos = startNanos;
         this.serverBusyAtStart = serverBusyAtStart;
+        this.trainerCpuAtStart = trainerCpuAtStart;
+        this.serverCpuAtStart = serverCpuAtStart;
     }
 
     void add(StepRecord r, long nowNanos) {
@@ -49,7 +54,8 @@ final class RunWindow {
         return (endNanos - startNanos) / 1e9;
     }
 
-    BenchResult result(BenchRunSpec spec, double serverBusyAtEnd, double rewardFirst, double rewardLast) {
+    BenchResult result(BenchRunSpec spec, double serverBusyAtEnd, double trainerCpuAtEnd, double serverCpuAtEnd,
+                       double rewardFirst, double rewardLast) {
         double wall = seconds();
         double busy = serverBusyAtEnd - serverBusyAtStart;
         return new BenchResult(spec.name(), spec.mode(), spec.maxStaleness(), spec.inflightWeightUpdate(), steps, wall,
@@ -59,6 +65,8 @@ final class RunWindow {
                 wall > 0 ? Math.max(0, 1 - busy / wall) : Double.NaN,
                 stalenessMax, rewardFirst, rewardLast,
                 steps > 0 ? trainSeconds / steps : Double.NaN, steps > 0 ? syncSeconds / steps : Double.NaN,
+                steps > 0 ? (trainerCpuAtEnd - trainerCpuAtStart) / steps : Double.NaN,
+                steps > 0 ? (serverCpuAtEnd - serverCpuAtStart) / steps : Double.NaN,
                 LengthStats.of(lengths));
     }
 }
