@@ -65,6 +65,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void fewerThanTwoGenerationsAreRefused() {
+        Outcome o = bench("--out", tmp.toString(), "--generations", "1");
+
+        assertEquals(2, o.exit());
+        assertTrue(o.err().contains("--generations must be at least 2"), o.err());
+    }
+
+    @Test
+    void noPromptsAreRefused() {
+        Outcome o = bench("--out", tmp.toString(), "--prompts", "0");
+
+        assertEquals(2, o.exit());
+        assertTrue(o.err().contains("--prompts must be at least 1"), o.err());
+    }
+
+    @Test
     void aQuickSyncAndAsyncRunWritesTheThreeFilesAndLeavesNoProcess() throws Exception {
         Path out = tmp.resolve("bench");
         int exit = Main.run("bench", "--out", out.toString(), "--model", "tiny", "--runs", "sync,async-s2",
@@ -85,6 +101,9 @@ class BenchCommandTest {
             assertTrue(serverIdle >= 0 && serverIdle <= 1, run.toString());
             assertTrue(run.get("staleness_max").asDouble() <= run.get("max_staleness").asDouble(), run.toString());
             assertTrue(run.get("completion_length").get("max").asInt() <= 16, run.toString());
+            // both processes worked in every measured step, whatever else ran on their cores
+            assertTrue(run.get("trainer_cpu_seconds_per_step").asDouble() > 0, run.toString());
+            assertTrue(run.get("server_cpu_seconds_per_step").asDouble() > 0, run.toString());
         }
         assertTrue(Files.isRegularFile(out.resolve("sync").resolve("metrics.jsonl")));
         assertTrue(Files.isRegularFile(out.resolve("async-s2").resolve("server.log")));

@@ -54,8 +54,9 @@ public final class BenchReport {
         b.append("Load average (1 min): ").append(fmt(s.loadAverageStart(), 2)).append(" at start, ")
                 .append(fmt(s.loadAverageEnd(), 2)).append(" at end.\n\n");
         b.append("| run | mode | max_staleness | in-flight update | steps | steps/min | × sync | gen tok/s | trainer idle "
-                + "| server idle | staleness max | reward first → last | length mean / p50 / p90 / max |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| server idle | train s/step | push s/step | trainer CPU s/step | server CPU s/step | staleness max "
+                + "| reward first → last | length mean / p50 / p90 / max |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (BenchResult r : runs) {
             LengthStats l = r.completionLength();
             b.append("| ").append(r.name()).append(" | ").append(r.mode()).append(" | ")
@@ -65,6 +66,9 @@ public final class BenchReport {
                     .append(Double.isNaN(sync) ? "-" : fmt(r.stepsPerMinute() / sync, 2) + "×").append(" | ")
                     .append(fmt(r.generatedTokensPerSecond(), 0)).append(" | ")
                     .append(pct(r.trainerIdleFraction())).append(" | ").append(pct(r.serverIdleFraction())).append(" | ")
+                    .append(fmt(r.trainSecondsPerStep(), 1)).append(" | ").append(fmt(r.syncSecondsPerStep(), 2)).append(" | ")
+                    .append(fmt(r.trainerCpuSecondsPerStep(), 1)).append(" | ").append(fmt(r.serverCpuSecondsPerStep(), 1))
+                    .append(" | ")
                     .append(fmt(r.stalenessMax(), 0)).append(" | ")
                     .append(fmt(r.rewardFirst(), 3)).append(" → ").append(fmt(r.rewardLast(), 3)).append(" | ")
                     .append(fmt(l.mean(), 1)).append(" / ").append(l.p50()).append(" / ").append(l.p90()).append(" / ")

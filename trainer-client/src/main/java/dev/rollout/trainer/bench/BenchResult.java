@@ -17,4 +17,12 @@ public record BenchResult(
         @JsonProperty("staleness_max") double stalenessMax,
         @JsonProperty("reward_first") double rewardFirst,
         @JsonProperty("reward_last") double rewardLast,
+        /** The trainer's busy time per step (time/train: scoring, loss, backward, optimizer), mean over the steps. */
+        @JsonProperty("train_seconds_per_step") double trainSecondsPerStep,
+        /** The weight push per step (time/sync), mean over the steps. */
+        @JsonProperty("sync_seconds_per_step") double syncSecondsPerStep,
+        /** CPU seconds the trainer process used per step (all its threads), independent of how loaded its core was. */
+        @JsonProperty("trainer_cpu_seconds_per_step") double trainerCpuSecondsPerStep,
+        /** CPU seconds the server process used per step. */
+        @JsonProperty("server_cpu_seconds_per_step") double serverCpuSecondsPerStep,
         @JsonProperty("completion_length") LengthStats completionLength) {}

@@ -25,37 +25,56 @@ public final class RlBench {
     /** A sampled token stops its completion with probability about 1 / STOP_EVERY (near-uniform random weights). */
     static final int STOP_EVERY = 64;
     static final int LENGTH_TARGET = 64;
-    static final int PROMPTS = 8;
-    static final int GENERATIONS = 8;
+
+    /**
+     * What each step generates and trains: {@code prompts} × {@code generations} completions of at most
+     * {@code maxCompletionLength} tokens, and whether a LoRA adapter ({@link #LORA_CONFIG}) or every weight is trained.
+     */
+    public record Workload(int prompts, int generations, int maxCompletionLength, boolean lora) {
+        public Workload {
+            if (prompts < 1 || generations < 2 || maxCompletionLength < 1) {
+                throw new IllegalArgumentException("a bench workload needs at least 1 prompt, 2 generations (GRPO "
+                        + "compares a group's samples) and 1 token; got " + prompts + ", " + generations + ", "
+                        + maxCompletionLength);
+            }
+        }
+    }
+    /**
+     * With {@code --lora}: PEFT's usual RL adapter, all linear layers at rank 16, no dropout (dropout would add a
+     * forward for the sampler correction), at a learning rate in LoRA's usual range.
+     */
+    static final List<String> LORA_CONFIG = List.of("use_peft: true", "lora_r: 16", "lora_alpha: 32",
+            "lora_dropout: 0.0", "lora_target_modules: [all-linear]", "learning_rate: 1.0e-4");
+    static final String FULL_LEARNING_RATE = "learning_rate: 5.0e-5";
 
     private final Path dir;
     private final Path modelDir;
     private final List<Integer> stopIds;
-    private final int maxCompletionLength;
+    private final Workload workload;
     private final long seed;
     private final CorePinning pinning;
     private final PrintStream out;
     private final List<Integer> measuredLengths = new ArrayList<>();
 
-    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, int maxCompletionLength, long seed, CorePinning pinning,
+    private RlBench(Path dir, Path modelDir, List<Integer> stopIds, Workload workload, long seed, CorePinning pinning,
                     PrintStream out) {
         this.dir = dir;
         this.modelDir = modelDir;
         this.stopIds = stopIds;
-        this.maxCompletionLength = maxCompletionLength;
+        this.workload = workload;
         this.seed = seed;
         this.pinning = pinning;
         this.out = out;
     }
 
-    public static RlBench prepare(Path dir, String model, int maxCompletionLength, long seed, boolean pin, PrintStream out)
+    public static RlBench prepare(Path dir, String model, Workload workload, long seed, boolean pin, PrintStream out)
             throws IOException {
         Path modelDir = TrainingRun.resolveModel(model, dir);
         int vocab;
         try (Checkpoint c = Checkpoint.open(modelDir)) {
             vocab = c.config().vocabSize();
         }
-        return new RlBench(dir, modelDir, stopIds(vocab), maxCompletionLength, seed, CorePinning.apply(pin), out);
+        return new RlBench(dir, modelDir, stopIds(vocab), workload, seed, CorePinning.apply(pin), out);
     }
 
     /** Every STOP_EVERY-th id of the vocabulary (the last of each run of STOP_EVERY), at least one. */
@@ -77,10 +96,12 @@ public final class RlBench {
     /** The workload in words, with how the completion lengths of all runs were distributed. */
     public String workload() {
         LengthStats all = LengthStats.of(measuredLengths);
-        return String.format(Locale.ROOT, "GRPO, %d prompts x %d generations per step, %d stop token ids of %d "
+        return String.format(Locale.ROOT, "GRPO%s, %d prompts x %d generations per step, %d stop token ids of %d "
                         + "(a token stops with probability ~1/%d), max %d tokens, reward: length closeness to %d tokens; "
                         + "completion lengths (measured steps of all runs): mean %.1f, p50 %d, p90 %d, max %d",
-                PROMPTS, GENERATIONS, stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY, maxCompletionLength,
+                workload.lora() ? " training a LoRA adapter (r 16, all linear layers)" : " training every weight",
+                workload.prompts(), workload.generations(), stopIds.size(), stopIds.size() * STOP_EVERY, STOP_EVERY,
+                workload.maxCompletionLength(),
                 LENGTH_TARGET, all.mean(), all.p50(), all.p90(), all.max());
     }
 
@@ -106,13 +127,15 @@ public final class RlBench {
                 // a deadline 1 ms away passes the check before the step and not the one after it: one step per call
                 run.train(System.nanoTime() + 1_000_000, r -> record(rewards, r, "warm-up"));
             }
-            RunWindow window = new RunWindow(System.nanoTime(), busy.seconds());
+            RunWindow window = new RunWindow(System.nanoTime(), busy.seconds(), ProcessCpuTime.self(),
+                    ProcessCpuTime.of(server.pid()));
             run.train(System.nanoTime() + (long) (seconds * 1e9), r -> {
                 window.add(r, System.nanoTime());
                 record(rewards, r, "measured");
             });
             measuredLengths.addAll(window.lengths());
-            BenchResult result = window.result(spec, busy.seconds(), first(rewards), last(rewards));
+            BenchResult result = window.result(spec, busy.seconds(), ProcessCpuTime.self(),
+                    ProcessCpuTime.of(server.pid()), first(rewards), last(rewards));
             out.printf(Locale.ROOT, "run %s: %d steps in %.1f s, %.2f steps/min, trainer idle %.1f%%, server idle %.1f%%%n",
                     spec.name(), result.measuredSteps(), result.measuredSeconds(), result.stepsPerMinute(),
                     100 * result.trainerIdleFraction(), 100 * result.serverIdleFraction());
@@ -139,19 +162,18 @@ public final class RlBench {
     }
 
     private String config(BenchRunSpec spec, Path runDir, int port) {
-        return String.join("\n",
+        List<String> lines = new ArrayList<>(List.of(
                 "trainer: grpo",
                 "model: '" + modelDir + "'",
                 "dataset: arithmetic",
                 "reward_funcs: [length]",
                 "length_target_tokens: " + LENGTH_TARGET,
-                "num_generations: " + GENERATIONS,
-                "per_device_train_batch_size: " + PROMPTS * GENERATIONS,
+                "num_generations: " + workload.generations(),
+                "per_device_train_batch_size: " + workload.prompts() * workload.generations(),
                 "gradient_accumulation_steps: 1",
-                "max_completion_length: " + maxCompletionLength,
+                "max_completion_length: " + workload.maxCompletionLength(),
                 "stop_token_ids: [" + stopIds.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "]",
                 "temperature: 1.0",
-                "learning_rate: 5.0e-5",
                 "lr_scheduler_type: constant",
                 "beta: 0.0",
                 "loss_type: dapo",
@@ -165,8 +187,13 @@ public final class RlBench {
                 "max_staleness: " + Math.max(spec.maxStaleness(), 0),
                 "rollout:",
                 "  mode: server",
-                "  servers: ['127.0.0.1:" + port + "']",
-                "");
+                "  servers: ['127.0.0.1:" + port + "']"));
+        if (workload.lora()) {
+            lines.addAll(LORA_CONFIG);
+        } else {
+            lines.add(FULL_LEARNING_RATE);
+        }
+        return String.join("\n", lines) + "\n";
     }
 
     private static int freePort() throws IOException {

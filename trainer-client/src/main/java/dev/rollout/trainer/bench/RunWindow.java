@@ -12,17 +12,24 @@ import java.util.List;
 final class RunWindow {
     private final long startNanos;
     private final double serverBusyAtStart;
+    private final double trainerCpuAtStart;
+    private final double serverCpuAtStart;
     private long endNanos;
     private int steps;
     private double waitSeconds;
+    private double trainSeconds;
+    private double syncSeconds;
     private long generatedTokens;
     private double stalenessMax;
     private final List<Integer> lengths = new ArrayList<>();
 
-    RunWindow(long startNanos, double serverBusyAtStart) {
+    /** @param trainerCpuAtStart, serverCpuAtStart the two processes' CPU seconds so far (see {@link ProcessCpuTime}) */
+    RunWindow(long startNanos, double serverBusyAtStart, double trainerCpuAtStart, double serverCpuAtStart) {
         this.startNanos = startNanos;
         this.endNanos = startNanos;
         this.serverBusyAtStart = serverBusyAtStart;
+        this.trainerCpuAtStart = trainerCpuAtStart;
+        this.serverCpuAtStart = serverCpuAtStart;
     }
 
     void add(StepRecord r, long nowNanos) {
@@ -30,6 +37,8 @@ final class RunWindow {
         steps++;
         // time/generate is the trainer's wait for its batch in both modes (in async it equals time/wait_for_rollouts)
         waitSeconds += r.metrics().getOrDefault("time/generate", 0.0);
+        trainSeconds += r.metrics().getOrDefault("time/train", 0.0);
+        syncSeconds += r.metrics().getOrDefault("time/sync", 0.0);
         generatedTokens += r.generatedTokens();
         stalenessMax = Math.max(stalenessMax, r.metrics().getOrDefault("staleness/max", 0.0));
         for (Completion c : r.completions()) {
@@ -45,7 +54,8 @@ final class RunWindow {
         return (endNanos - startNanos) / 1e9;
     }
 
-    BenchResult result(BenchRunSpec spec, double serverBusyAtEnd, double rewardFirst, double rewardLast) {
+    BenchResult result(BenchRunSpec spec, double serverBusyAtEnd, double trainerCpuAtEnd, double serverCpuAtEnd,
+                       double rewardFirst, double rewardLast) {
         double wall = seconds();
         double busy = serverBusyAtEnd - serverBusyAtStart;
         return new BenchResult(spec.name(), spec.mode(), spec.maxStaleness(), spec.inflightWeightUpdate(), steps, wall,
@@ -53,6 +63,10 @@ final class RunWindow {
                 wall > 0 ? generatedTokens / wall : Double.NaN,
                 wall > 0 ? Math.min(1, waitSeconds / wall) : Double.NaN,
                 wall > 0 ? Math.max(0, 1 - busy / wall) : Double.NaN,
-                stalenessMax, rewardFirst, rewardLast, LengthStats.of(lengths));
+                stalenessMax, rewardFirst, rewardLast,
+                steps > 0 ? trainSeconds / steps : Double.NaN, steps > 0 ? syncSeconds / steps : Double.NaN,
+                steps > 0 ? (trainerCpuAtEnd - trainerCpuAtStart) / steps : Double.NaN,
+                steps > 0 ? (serverCpuAtEnd - serverCpuAtStart) / steps : Double.NaN,
+                LengthStats.of(lengths));
     }
 }

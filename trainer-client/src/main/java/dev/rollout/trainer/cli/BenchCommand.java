@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
         description = {"Measure training steps per minute in sync and async mode, the trainer in the loop. Runs, one after "
                 + "the other, each with its own rollout server process: sync; async at max_staleness 1, 2 and 4 with the "
                 + "server's --inflight-weight-update recompute; async at 2 with keep.",
-                "Workload: 8 prompts x 8 generations per step, completions ending on a stop token with probability about 1/64 "
-                + "per token (geometric lengths, capped at 256), reward: closeness of the length to 64 tokens.",
+                "Workload: 4 prompts x 8 generations per step (--prompts, --generations), a LoRA adapter trained (--no-lora: "
+                + "every weight), completions ending on a stop token with probability about 1/64 per token (geometric "
+                + "lengths, capped at 256), reward: closeness of the length to 64 tokens.",
                 "The server is pinned to core 0 and the trainer to core 1 with taskset (the GPU node and the trainer node), "
                 + "when taskset and two cores are there.",
                 "Writes rl-bench.json, rl-bench.md and rl-bench.png to --out, and each run's metrics.jsonl and server.log "
@@ -57,9 +58,22 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Runs to do, comma-separated, from: sync, async-s1, async-s2, async-s4, async-s2-keep. Default: all.")
     List<String> runs = new ArrayList<>();
 
+    @Option(names = "--prompts", defaultValue = "4",
+            description = "Prompts per step (the generation batch is prompts x generations). Default: ${DEFAULT-VALUE}.")
+    int prompts;
+
+    @Option(names = "--generations", defaultValue = "8",
+            description = "Completions per prompt (GRPO's num_generations). Default: ${DEFAULT-VALUE}.")
+    int generations;
+
     @Option(names = "--max-completion-length", defaultValue = "256",
             description = "Longest completion in tokens (the cap of the long tail). Default: ${DEFAULT-VALUE}.")
     int maxCompletionLength;
+
+    @Option(names = "--lora", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Train a LoRA adapter (r 16 on all linear layers, lr 1e-4; only the adapter is pushed) rather "
+                    + "than every weight (--no-lora, lr 5e-5). Default: ${DEFAULT-VALUE}.")
+    boolean lora;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of prompts and sampling. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -79,7 +93,8 @@ public final class BenchCommand implements Callable<Integer> {
         Path dir = out.toAbsolutePath();
         Files.createDirectories(dir);
         double loadStart = loadAverage();
-        RlBench bench = RlBench.prepare(dir, model, maxCompletionLength, seed, pin, o);
+        RlBench bench = RlBench.prepare(dir, model,
+                new RlBench.Workload(prompts, generations, maxCompletionLength, lora), seed, pin, o);
         o.println("bench: " + selected.size() + " run(s) of " + secondsPerRun + " s after " + warmupSteps
                 + " warm-up step(s); " + bench.pinning() + "; load average " + String.format("%.2f", loadStart));
         List<BenchResult> results = new ArrayList<>();
@@ -102,6 +117,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (warmupSteps < 0) {
             throw new ParameterException(spec.commandLine(), "--warmup-steps must be 0 or more, got " + warmupSteps);
+        }
+        if (prompts < 1) {
+            throw new ParameterException(spec.commandLine(), "--prompts must be at least 1, got " + prompts);
+        }
+        if (generations < 2) {
+            throw new ParameterException(spec.commandLine(), "--generations must be at least 2 (GRPO compares the "
+                    + "samples of a prompt), got " + generations);
         }
         if (maxCompletionLength < 1) {
             throw new ParameterException(spec.commandLine(), "--max-completion-length must be at least 1, got "

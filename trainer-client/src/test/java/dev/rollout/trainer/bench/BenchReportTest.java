@@ -15,14 +15,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 class BenchReportTest {
     static final List<String> NUMBER_KEYS = List.of("max_staleness", "steps_per_minute", "generated_tokens_per_second",
-            "trainer_idle_fraction", "server_idle_fraction", "staleness_max", "reward_first", "reward_last");
+            "trainer_idle_fraction", "server_idle_fraction", "staleness_max", "reward_first", "reward_last",
+            "train_seconds_per_step", "sync_seconds_per_step", "trainer_cpu_seconds_per_step",
+            "server_cpu_seconds_per_step");
 
     @TempDir
     Path tmp;
 
     private static BenchResult result(String name, boolean async, double stepsPerMinute) {
         return new BenchResult(name, async ? "async" : "sync", async ? 2 : 0, "recompute", 4, 60, stepsPerMinute, 100,
-                0.5, 0.25, async ? 2 : 0, 0.1, 0.3, LengthStats.of(List.of(10, 20, 30)));
+                0.5, 0.25, async ? 2 : 0, 0.1, 0.3, 12.5, 0.75, 14.0, 9.5, LengthStats.of(List.of(10, 20, 30)));
     }
 
     private static final BenchReport.Setting SETTING =
@@ -55,6 +57,7 @@ class BenchReportTest {
         assertTrue(md.contains("| async-s2 | async | 2 | recompute | 4 | 5.00 | 2.50× |"), md);
         assertTrue(md.contains("| sync | sync | - | - | 4 | 2.00 | 1.00× |"), md);
         assertTrue(md.contains("1.50 at start, 2.50 at end"), md);
+        assertTrue(md.contains("| 50.0% | 25.0% | 12.5 | 0.75 | 14.0 | 9.5 |"), md);
     }
 
     @Test
