@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The producer of async generation: a thread that keeps the servers busy with one streamed call per group, each
  * sent to the least-loaded server, as long as the staleness budget, {@code max_inflight_tasks} and
- * {@code queue_maxsize} allow; and the queue of finished groups the trainer takes from, oldest first.
+ * {@code queue_maxsize} allow, and no further ahead of the trainer than it needs (its {@code lookahead}); and the
+ * queue of finished groups the trainer takes from, oldest first.
  *
  * <p>A server that goes away, hangs (work outstanding, silent for the liveness timeout, and no answer to a probe)
  * or comes back as a new process loses only its groups in flight: they are started again on another server, keeping
@@ -58,6 +59,18 @@ public final class GroupProducer implements AutoCloseable {
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
     private int heldByTrainer;
     private long nextBatchVersion;
+    /**
+     * Generation batches the producer may have outstanding beyond the trainer's next one: one more each time the
+     * trainer had to wait for its batch (generation is the slow side: run further ahead, up to what the staleness
+     * budget admits), one fewer each time its batch was ready when it asked (the trainer is the slow side: a group
+     * started further ahead would only wait in the queue, growing stale).
+     */
+    private int lookahead;
+    /**
+     * A {@link #take} is waiting for groups: the trainer is idle, so one batch more may start at once (a group stuck on
+     * a slow server then cannot hold the trainer up), before the lookahead grows.
+     */
+    private boolean trainerWaiting;
     private long published;
     private long dropped;
     private long regenerated;
@@ -94,10 +107,17 @@ public final class GroupProducer implements AutoCloseable {
         try {
             nextBatchVersion = policyVersion;
             changed.signalAll();
+            boolean waited = false;
             while (out.size() < want) {
                 while (ready.isEmpty() && failure == null) {
+                    if (!trainerWaiting) {
+                        waited = true;
+                        trainerWaiting = true;
+                        changed.signalAll();
+                    }
                     changed.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 }
+                trainerWaiting = false;
                 if (failure != null) {
                     throw new IllegalStateException("async generation stopped: " + failure.getMessage(), failure);
                 }
@@ -114,6 +134,7 @@ public final class GroupProducer implements AutoCloseable {
                 heldByTrainer = out.size();
             }
             heldByTrainer = 0;
+            lookahead = waited ? Math.min(lookahead + 1, settings.budget().maxStaleness()) : Math.max(lookahead - 1, 0);
             nextBatchVersion = policyVersion + settings.budget().versionsPerBatch();
             changed.signalAll();
             return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, readyCompletions(), dropped, regenerated);
@@ -122,6 +143,7 @@ public final class GroupProducer implements AutoCloseable {
             throw new java.util.concurrent.CancellationException("interrupted while waiting for rollouts");
         } finally {
             heldByTrainer = 0;
+            trainerWaiting = false;
             lock.unlock();
         }
     }
@@ -179,7 +201,8 @@ public final class GroupProducer implements AutoCloseable {
         }
         // a group started again may be overtaken by every group outstanding, so it is admitted as if it came last
         long ahead = inFlight.size() + ready.size() + toRestart.size() + heldByTrainer - (toRestart.isEmpty() ? 0 : 1);
-        if (!settings.budget().admits(ahead, nextBatchVersion, published)) {
+        if (ahead >= (long) (1 + lookahead + (trainerWaiting ? 1 : 0)) * settings.budget().groupsPerBatch()
+                || !settings.budget().admits(ahead, nextBatchVersion, published)) {
             return false;
         }
         InFlightGroup old = toRestart.poll();

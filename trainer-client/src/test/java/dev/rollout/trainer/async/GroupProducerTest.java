@@ -94,8 +94,24 @@ class GroupProducerTest {
     }
 
     @Test
+    void withASlowTrainerGroupsStartOnlyOneBatchAheadOfItNotAsFarAsTheBudgetAllows() throws Exception {
+        producer(4, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+
+        List<Long> staleness = train(6, 250);
+        Thread.sleep(200);
+
+        // taken 6 batches; the first take may have waited (a second batch then started early), the others found
+        // theirs ready: at most the next batch is outstanding, where the budget alone would admit 4
+        int started = FakeGroupSource.allStarted(source).size();
+        assertTrue(started <= 8 * GROUPS_PER_BATCH, started + " groups started for 6 batches taken");
+        assertTrue(staleness.stream().allMatch(s -> s <= 2), "staleness per batch " + staleness);
+        assertTrue(staleness.subList(3, 6).stream().allMatch(s -> s <= 1), "staleness per batch " + staleness);
+    }
+
+    @Test
     void groupsNeverStartMoreThanTheBudgetAhead() throws Exception {
-        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+        // a server slower than the trainer's first take: the trainer waits, so the producer may run ahead
+        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("slow", 300));
         producer.take(START);
 
         // the trainer "trains" for long: the producer fills what the budget allows, then stops
