@@ -12,6 +12,7 @@ import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.trainer.GenerationBatch.MicroBatch;
 import dev.rollout.trainer.async.AsyncGeneration;
+import dev.rollout.trainer.async.DrawnPrompt;
 import dev.rollout.trainer.async.GroupSource;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptDataset;
@@ -189,11 +190,33 @@ public final class TrainingLoop implements AutoCloseable {
         return rows;
     }
 
-    /** The next prompt of the dataset's order; in async mode the producer's thread asks for it. */
+    /** The next prompt of the dataset's order. */
     private PromptRow nextPrompt() {
+        return task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset()));
+    }
+
+    /** The next prompt and its draw number, for the async producer's thread. */
+    private DrawnPrompt nextDrawnPrompt() {
         synchronized (state) {
-            return task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset()));
+            PromptRow row = nextPrompt();
+            return new DrawnPrompt(state.lastDraw(), row);
         }
+    }
+
+    /**
+     * The state a checkpoint records now: in async mode the prompt cursor goes back to the oldest group not trained on
+     * yet (in flight or waiting for the trainer), so that a resumed run generates those groups again from the
+     * checkpoint's weights, and the later draws already trained on are skipped.
+     */
+    public TrainingState checkpointState() {
+        if (async == null) {
+            return state;
+        }
+        return async.withUntrainedDraws(untrained -> {
+            synchronized (state) {
+                return state.resumePoint(untrained, task.dataset().size());
+            }
+        });
     }
 
     private List<Completion> generate(List<PromptRow> rows) {
@@ -286,7 +309,7 @@ public final class TrainingLoop implements AutoCloseable {
             if (groups == null) {
                 throw new IllegalStateException("async_generation needs rollout servers; " + rollouts.describe() + " has none");
             }
-            async = new AsyncGeneration(config, groups, this::nextPrompt, TrainingLoop::toProto,
+            async = new AsyncGeneration(config, groups, this::nextDrawnPrompt, TrainingLoop::toProto,
                     config.numIterations() * optimizerStepsPerPass(), state.weightVersion());
         }
         return async;

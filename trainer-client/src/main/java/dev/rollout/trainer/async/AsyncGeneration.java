@@ -32,7 +32,7 @@ public final class AsyncGeneration implements AutoCloseable {
      * @param versionsPerBatch the weight versions one generation batch advances (optimizer steps over it)
      * @param version          the version training starts from, already on every server
      */
-    public AsyncGeneration(TrainerConfig config, GroupSource source, Supplier<PromptRow> prompts,
+    public AsyncGeneration(TrainerConfig config, GroupSource source, Supplier<DrawnPrompt> prompts,
             Function<PromptRow, Prompt> toPrompt, int versionsPerBatch, long version) {
         this.config = config;
         StalenessBudget budget = new StalenessBudget(config.generationBatchSize() / config.numGenerations(),
@@ -70,6 +70,11 @@ public final class AsyncGeneration implements AutoCloseable {
         metrics.put("async/regenerated_groups", (double) ready.regeneratedGroups());
         metrics.put("time/wait_for_rollouts", ready.waitSeconds());
         return new Batch(rows, completions, metrics, ready.waitSeconds(), interval);
+    }
+
+    /** See {@link GroupProducer#withUntrainedDraws}. */
+    public <T> T withUntrainedDraws(Function<java.util.Set<Long>, T> f) {
+        return producer.withUntrainedDraws(f);
     }
 
     /** True when the weights after optimizer step {@code step} are to be pushed ({@code weight_sync_steps}). */

@@ -14,7 +14,9 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -43,7 +45,7 @@ public final class GroupProducer implements AutoCloseable {
             int queueMaxCompletions, Duration liveness) {}
 
     private final GroupSource source;
-    private final Supplier<PromptRow> prompts;
+    private final Supplier<DrawnPrompt> prompts;
     private final Function<PromptRow, Prompt> toPrompt;
     private final Function<Long, SamplingParams> samplingFor;
     private final Settings settings;
@@ -54,7 +56,6 @@ public final class GroupProducer implements AutoCloseable {
     private final Deque<InFlightGroup> toRestart = new ArrayDeque<>();
     private final TreeMap<Long, Group> ready = new TreeMap<>(); // by ticket: the order the groups were started in
     private final Thread thread;
-    private long nextIndex;
     private long nextTicket;
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
     private int heldByTrainer;
@@ -81,7 +82,7 @@ public final class GroupProducer implements AutoCloseable {
      * @param samplingFor the sampling parameters of the group with a given index (its seed differs per group)
      * @param version     the policy version training starts from, published to every server
      */
-    public GroupProducer(GroupSource source, Supplier<PromptRow> prompts, Function<PromptRow, Prompt> toPrompt,
+    public GroupProducer(GroupSource source, Supplier<DrawnPrompt> prompts, Function<PromptRow, Prompt> toPrompt,
             Function<Long, SamplingParams> samplingFor, Settings settings, long version) {
         this.source = source;
         this.prompts = prompts;
@@ -159,6 +160,23 @@ public final class GroupProducer implements AutoCloseable {
         }
     }
 
+    /**
+     * Calls {@code f} with the draws of every group started and not yet taken by the trainer (in flight, to be
+     * started again, or ready), while no group can start or be taken: what a checkpoint taken now must not count as
+     * trained.
+     */
+    public <T> T withUntrainedDraws(Function<Set<Long>, T> f) {
+        lock.lock();
+        try {
+            Set<Long> draws = new TreeSet<>(inFlight.keySet());
+            toRestart.forEach(g -> draws.add(g.index));
+            ready.values().forEach(g -> draws.add(g.index()));
+            return f.apply(draws);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Completions being generated now, over all servers. */
     public int inFlightCompletions() {
         lock.lock();
@@ -207,8 +225,13 @@ public final class GroupProducer implements AutoCloseable {
         }
         InFlightGroup old = toRestart.poll();
         // a restart keeps its index (its seeds) but takes the last ticket, so it cannot overtake the groups counted ahead
-        InFlightGroup group = old != null ? new InFlightGroup(old.index, nextTicket++, old.row, server)
-                : new InFlightGroup(nextIndex++, nextTicket++, prompts.get(), server);
+        InFlightGroup group;
+        if (old != null) {
+            group = new InFlightGroup(old.index, nextTicket++, old.row, server);
+        } else {
+            DrawnPrompt next = prompts.get();
+            group = new InFlightGroup(next.draw(), nextTicket++, next.row(), server);
+        }
         inFlight.put(group.index, group);
         load.add(server, (long) n * settings.maxTokens());
         group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), published,

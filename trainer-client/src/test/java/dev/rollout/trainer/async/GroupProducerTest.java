@@ -40,7 +40,10 @@ class GroupProducerTest {
     private GroupProducer producer(int maxStaleness, Duration liveness, FakeGroupSource.Server... servers) {
         source = new FakeGroupSource(START, servers);
         StalenessBudget budget = new StalenessBudget(GROUPS_PER_BATCH, 1, maxStaleness);
-        producer = new GroupProducer(source, () -> new PromptRow("p" + prompts.getAndIncrement(), null, Map.of()),
+        producer = new GroupProducer(source, () -> {
+                    int draw = prompts.getAndIncrement();
+                    return new DrawnPrompt(draw, new PromptRow("p" + draw, null, Map.of()));
+                },
                 row -> Prompt.newBuilder().setText(row.text()).build(),
                 index -> SamplingParams.newBuilder().setN(N).setMaxTokens(FakeGroupSource.TOKENS).setSeed(index).build(),
                 new GroupProducer.Settings(budget, N, FakeGroupSource.TOKENS, 1024, 1024, liveness), START);
