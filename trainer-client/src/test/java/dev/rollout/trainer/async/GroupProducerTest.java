@@ -173,6 +173,28 @@ class GroupProducerTest {
     }
 
     @Test
+    void aGroupStartedAgainIsTrainedAfterTheGroupsStartedBeforeItsRestartNotInItsOldPlace() throws Exception {
+        // group 0 goes to the first server listed, which fails it at once; group 1 goes to the other; group 0 starts
+        // again there after group 1, so it is trained after it, as admission counted it (behind every group ahead)
+        FakeGroupSource.Server failing = new FakeGroupSource.Server("failing", 0);
+        failing.failWith = Status.UNAVAILABLE.withDescription("connection reset");
+        FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
+        producer(4, Duration.ofSeconds(30), failing, healthy);
+        long until = System.nanoTime() + 20_000_000_000L;
+        while ((healthy.started.size() < 2 || producer.inFlightCompletions() > 0) && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(100); // the two groups are ready before the trainer asks, so only their order decides
+
+        ReadyBatch batch = producer.take(START);
+
+        assertEquals(List.of(0L), failing.started, "group 0 (seed 0) started on the failing server");
+        assertEquals(List.of(1L, 0L), healthy.started, "then group 1, then group 0 again, keeping its seed");
+        assertEquals(List.of(1L, 0L), batch.groups().stream().map(Group::index).toList(), "trained in start order");
+        assertEquals(1, batch.regeneratedGroups());
+    }
+
+    @Test
     void aHungServerIsFailedOverAfterTheLivenessTimeout() throws Exception {
         FakeGroupSource.Server hung = new FakeGroupSource.Server("hung", 0);
         hung.hang = true;
