@@ -74,6 +74,10 @@ class AsyncTrainingTest {
                 "one version per optimizer step");
     }
 
+    private static List<String> sorted(List<String> values) {
+        return values.stream().sorted().toList();
+    }
+
     /** The prompt of each group trained on, step after step. */
     private static List<String> promptsTrained(List<StepRecord> records, int numGenerations) {
         List<String> out = new ArrayList<>();
@@ -103,10 +107,12 @@ class AsyncTrainingTest {
         List<String> trained = promptsTrained(before.subList(0, 2), 4);
         trained.addAll(promptsTrained(after, 4));
 
+        // a step takes the oldest groups ready, so within the groups in flight together the order may vary
         assertEquals(4, saved.get("position").asInt(), "the cursor of the checkpoint is the first prompt not trained on");
-        assertEquals(expected.subList(4, 8), promptsTrained(before.subList(2, 4), 4), "the first run drew past it");
+        assertEquals(sorted(expected.subList(4, 8)), sorted(promptsTrained(before.subList(2, 4), 4)), "the first run went past it");
         assertEquals(List.of(3, 4, 5, 6), after.stream().map(StepRecord::step).toList());
-        assertEquals(expected, trained, "every prompt trained once, in order, across the resume");
+        assertEquals(sorted(expected.subList(0, 4)), sorted(trained.subList(0, 4)), "trained before the checkpoint");
+        assertEquals(sorted(expected), sorted(trained), "every prompt trained once across the resume, none skipped");
     }
 
     @Test
