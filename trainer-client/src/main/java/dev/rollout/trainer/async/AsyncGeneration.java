@@ -3,7 +3,7 @@ package dev.rollout.trainer.async;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
-import dev.rollout.trainer.TrainingLoop;
+import dev.rollout.trainer.StepRollouts;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptRow;
 import java.time.Duration;
@@ -45,7 +45,7 @@ public final class AsyncGeneration implements AutoCloseable {
 
     /** The sampling parameters of group {@code index}: the config's, with a seed of its own. */
     private SamplingParams sampling(long index) {
-        return TrainingLoop.samplingParams(config, config.seed() * 1_000_003L + index);
+        return StepRollouts.samplingParams(config, config.seed() * 1_000_003L + index);
     }
 
     /** The next generation batch for the policy at {@code policyVersion}; blocks while not enough groups are ready. */
