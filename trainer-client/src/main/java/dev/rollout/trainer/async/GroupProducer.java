@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The producer of async generation: a thread that keeps the servers busy with one streamed call per group, each
  * sent to the least-loaded server, as long as the staleness budget, {@code max_inflight_tasks} and
- * {@code queue_maxsize} allow, and no further ahead of the trainer than it needs (its {@code lookahead}); and the
+ * {@code queue_maxsize} allow, and no further ahead of the trainer than it needs ({@link Admission}); and the
  * queue of finished groups the trainer takes from, oldest first.
  *
  * <p>A server that goes away, hangs (work outstanding, silent for the liveness timeout, and no answer to a probe)
@@ -59,20 +59,7 @@ public final class GroupProducer implements AutoCloseable {
     private long nextTicket;
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
     private int heldByTrainer;
-    private long nextBatchVersion;
-    /**
-     * Generation batches the producer may have outstanding beyond the trainer's next one: one more each time the
-     * trainer had to wait for its batch (generation is the slow side: run further ahead, up to what the staleness
-     * budget admits), one fewer each time its batch was ready when it asked (the trainer is the slow side: a group
-     * started further ahead would only wait in the queue, growing stale).
-     */
-    private int lookahead;
-    /**
-     * A {@link #take} is waiting for groups: the trainer is idle, so one batch more may start at once (a group stuck on
-     * a slow server then cannot hold the trainer up), before the lookahead grows.
-     */
-    private boolean trainerWaiting;
-    private long published;
+    private final Admission admission;
     private long dropped;
     private long regenerated;
     private RuntimeException failure;
@@ -89,8 +76,7 @@ public final class GroupProducer implements AutoCloseable {
         this.toPrompt = toPrompt;
         this.samplingFor = samplingFor;
         this.settings = settings;
-        this.nextBatchVersion = version;
-        this.published = version;
+        this.admission = new Admission(settings.budget(), version);
         this.thread = new Thread(this::run, "rollout-producer");
         thread.setDaemon(true);
         thread.start();
@@ -106,19 +92,19 @@ public final class GroupProducer implements AutoCloseable {
         List<Group> out = new ArrayList<>();
         lock.lock();
         try {
-            nextBatchVersion = policyVersion;
+            admission.takeStarted(policyVersion);
             changed.signalAll();
             boolean waited = false;
             while (out.size() < want) {
+                if (ready.isEmpty() && failure == null) {
+                    waited = true;
+                    admission.trainerWaiting(true);
+                    changed.signalAll();
+                }
                 while (ready.isEmpty() && failure == null) {
-                    if (!trainerWaiting) {
-                        waited = true;
-                        trainerWaiting = true;
-                        changed.signalAll();
-                    }
                     changed.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 }
-                trainerWaiting = false;
+                admission.trainerWaiting(false);
                 if (failure != null) {
                     throw new IllegalStateException("async generation stopped: " + failure.getMessage(), failure);
                 }
@@ -135,8 +121,7 @@ public final class GroupProducer implements AutoCloseable {
                 heldByTrainer = out.size();
             }
             heldByTrainer = 0;
-            lookahead = waited ? Math.min(lookahead + 1, settings.budget().maxStaleness()) : Math.max(lookahead - 1, 0);
-            nextBatchVersion = policyVersion + settings.budget().versionsPerBatch();
+            admission.taken(policyVersion, waited);
             changed.signalAll();
             return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, readyCompletions(), dropped, regenerated);
         } catch (InterruptedException e) {
@@ -144,7 +129,7 @@ public final class GroupProducer implements AutoCloseable {
             throw new java.util.concurrent.CancellationException("interrupted while waiting for rollouts");
         } finally {
             heldByTrainer = 0;
-            trainerWaiting = false;
+            admission.trainerWaiting(false);
             lock.unlock();
         }
     }
@@ -153,7 +138,7 @@ public final class GroupProducer implements AutoCloseable {
     public void published(long version) {
         lock.lock();
         try {
-            published = Math.max(published, version);
+            admission.published(version);
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -219,8 +204,7 @@ public final class GroupProducer implements AutoCloseable {
         }
         // a group started again may be overtaken by every group outstanding, so it is admitted as if it came last
         long ahead = inFlight.size() + ready.size() + toRestart.size() + heldByTrainer - (toRestart.isEmpty() ? 0 : 1);
-        if (ahead >= (long) (1 + lookahead + (trainerWaiting ? 1 : 0)) * settings.budget().groupsPerBatch()
-                || !settings.budget().admits(ahead, nextBatchVersion, published)) {
+        if (!admission.admits(ahead)) {
             return false;
         }
         InFlightGroup old = toRestart.poll();
@@ -234,7 +218,7 @@ public final class GroupProducer implements AutoCloseable {
         }
         inFlight.put(group.index, group);
         load.add(server, (long) n * settings.maxTokens());
-        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), published,
+        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), admission.published(),
                 listener(group));
         return true;
     }
