@@ -120,12 +120,11 @@ final class ContinuousScheduler implements Scheduler {
     }
 
     @Override
-    public boolean requeueRunningForRecompute() {
+    public void requeueRunningForRecompute() {
         // Newest first onto the front of the queue: the oldest ends up first, as they ran.
         for (int i = running.size() - 1; i >= 0; i--) {
             requeue(running.get(i));
         }
-        return true;
     }
 
     @Override

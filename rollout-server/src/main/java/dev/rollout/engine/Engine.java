@@ -114,9 +114,9 @@ public final class Engine implements AutoCloseable {
     /**
      * Waits for the current step to end, then, before the next one: swaps the model's weights, closes what of the old
      * ones the new do not share ({@link ModelWeights#releaseFor}), sets the version (the sequences in flight sample
-     * their next tokens under it) and resets the prefix cache (its K/V came from the old weights). The running sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller
-     * let nothing run) or have it freed to be recomputed under the new weights ({@code RECOMPUTE}; the static scheduler,
-     * which cannot, keeps it). The model's LoRA adapter, if any, stays.
+     * their next tokens under it) and resets the prefix cache (its K/V came from the old weights). The running
+     * sequences go on over their K/V ({@code KEEP}, and {@code WAIT}, whose caller let nothing run) or have it
+     * recomputed under the new weights ({@code RECOMPUTE}). The model's LoRA adapter, if any, stays.
      */
     public void swapWeights(ModelWeights newWeights, long version, InflightWeightUpdate mode) {
         commands.call(() -> {
@@ -151,14 +151,15 @@ public final class Engine implements AutoCloseable {
         for (RequestState r : active) {
             carried += r.weightsChanged(version);
         }
-        boolean recomputed = mode == InflightWeightUpdate.RECOMPUTE && scheduler.requeueRunningForRecompute();
+        if (mode == InflightWeightUpdate.RECOMPUTE) {
+            scheduler.requeueRunningForRecompute();
+        }
         int forgotten = blocks.resetPrefixCache();
         telemetry.carriedAcrossSwap(mode, carried);
         publish();
-        LOG.info("weights swapped to version {}{}; {} sequence(s) carried across ({}{}); {} cached blocks forgotten",
+        LOG.info("weights swapped to version {}{}; {} sequence(s) carried across ({}); {} cached blocks forgotten",
                 version, newAdapter != null ? " (base with a LoRA adapter)"
                         : newWeights.base() != null ? " (a LoRA adapter merged into the base)" : "", carried, mode.label(),
-                mode == InflightWeightUpdate.RECOMPUTE && !recomputed ? ": the static scheduler keeps their K/V" : "",
                 forgotten);
     }
 

@@ -25,11 +25,12 @@ interface Scheduler {
     List<Sequence> update(ScheduledBatch batch, Sampler.Sample[] sampled);
 
     /**
-     * Frees the K/V of every running sequence and puts it back at the front of the queue, in its order, to be prefilled
-     * again from its prompt and generated tokens (their log-probs are kept). Returns false, changing nothing, if this
-     * policy cannot recompute (the static batch reserves its blocks for the whole batch).
+     * Makes every running sequence compute its K/V again under new weights, from its prompt and generated tokens
+     * (their log-probs are kept), before it samples its next token: the continuous scheduler frees the blocks and puts
+     * the sequences back at the front of the queue, in their order; the static one keeps its batch's reservation and
+     * prefills the batch again in place.
      */
-    boolean requeueRunningForRecompute();
+    void requeueRunningForRecompute();
 
     /** Ends a sequence wherever it is (waiting, running, or waiting to be forked) and releases its blocks. */
     void abort(Sequence sequence);

@@ -15,7 +15,8 @@ import java.util.Map;
  * step, a finished sequence keeps its row in each decode step until the batch is done (its last token is fed again at
  * its next position, into its own reserved blocks, and the output discarded), so every decode step has one row per
  * sequence of the batch. Every sample is its own sequence with its own prefill; there is no prefix cache and no
- * preemption. Unlike {@code generate()}, prompts are not padded to the longest in the prefill.
+ * preemption. Unlike {@code generate()}, prompts are not padded to the longest in the prefill. New weights under
+ * {@code --inflight-weight-update recompute} make the batch prefill again, in place, before it decodes on.
  */
 final class StaticScheduler implements Scheduler {
     private final BlockManager blocks;
@@ -54,7 +55,7 @@ final class StaticScheduler implements Scheduler {
         List<ScheduledBatch.Chunk> chunks = new ArrayList<>();
         boolean prefilling = false;
         for (Sequence s : batch) {
-            prefilling |= !s.isFinished() && s.numComputedTokens < s.numPromptTokens();
+            prefilling |= !s.isFinished() && needsPrefill(s);
         }
         int budget = maxBatchTokens;
         List<ScheduledBatch.PaddingRow> padding = new ArrayList<>();
@@ -72,7 +73,7 @@ final class StaticScheduler implements Scheduler {
                 continue;
             }
             // Lock step: nobody decodes until the whole batch is prefilled (the budget may chunk that prefill).
-            if (prefilling && s.numComputedTokens >= s.numPromptTokens()) {
+            if (prefilling && !needsPrefill(s)) {
                 continue;
             }
             int numNew = prefilling ? Math.min(s.numUncomputedTokens(), budget) : 1;
@@ -146,9 +147,26 @@ final class StaticScheduler implements Scheduler {
         }
     }
 
+    /**
+     * True while a sequence has K/V to compute before it can sample: its prompt at first, or after new weights under
+     * recompute its prompt and the tokens it generated (a decoding sequence has only its last sampled token to feed).
+     */
+    private static boolean needsPrefill(Sequence s) {
+        return s.numComputedTokens < s.numPromptTokens() || s.numUncomputedTokens() > 1;
+    }
+
+    /**
+     * Recompute in place: each unfinished sequence of the batch keeps the blocks it reserved and forgets their K/V, so
+     * the batch is prefilled again in lock step (prompt + generated tokens) under the new weights before it decodes
+     * on. Finished sequences are padding and need nothing. Nothing goes back to the queue: the reservation stays.
+     */
     @Override
-    public boolean requeueRunningForRecompute() {
-        return false;
+    public void requeueRunningForRecompute() {
+        for (Sequence s : batch) {
+            if (!s.isFinished()) {
+                s.numComputedTokens = 0;
+            }
+        }
     }
 
     @Override

@@ -10,6 +10,8 @@ import dev.rollout.model.TestModels;
 import dev.rollout.weights.HostTensor;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +49,12 @@ class InflightWeightUpdateTest {
     }
 
     private CompletionResult generateWithSwap(ModelWeights next, InflightWeightUpdate mode) {
-        engine = new Engine(new CausalLM(TestEngines.CONFIG, TestEngines.weights(11)), TestEngines.config(NUM_BLOCKS), null);
+        return generateWithSwap(next, mode, EngineConfig.SchedulerKind.CONTINUOUS);
+    }
+
+    private CompletionResult generateWithSwap(ModelWeights next, InflightWeightUpdate mode, EngineConfig.SchedulerKind scheduler) {
+        engine = new Engine(new CausalLM(TestEngines.CONFIG, TestEngines.weights(11)),
+                TestEngines.config(NUM_BLOCKS).withScheduler(scheduler), null);
         AtomicInteger steps = new AtomicInteger();
         engine.afterEachStep(() -> {
             if (steps.incrementAndGet() == SWAP_AFTER_STEP) {
@@ -73,6 +80,81 @@ class InflightWeightUpdateTest {
         for (int j = 0; j < MAX_TOKENS; j++) {
             double d = j < SWAP_AFTER_STEP ? underOld[j] : underNew[j];
             assertTrue(d < 1e-5, "token " + j + " (version " + c.tokenWeightVersions()[j] + ") is off by " + d);
+        }
+    }
+
+    @Test
+    void underRecomputeTheStaticSchedulerAlsoPrefillsAgainUnderTheNewWeights() {
+        CompletionResult c = generateWithSwap(TestEngines.weights(12), InflightWeightUpdate.RECOMPUTE,
+                EngineConfig.SchedulerKind.STATIC);
+        assertArrayEquals(versionsSwappedAt(SWAP_AFTER_STEP), c.tokenWeightVersions());
+        double[] underNew = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(12));
+        double[] underOld = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(11));
+        for (int j = 0; j < MAX_TOKENS; j++) {
+            double d = j < SWAP_AFTER_STEP ? underOld[j] : underNew[j];
+            assertTrue(d < 1e-5, "token " + j + " (version " + c.tokenWeightVersions()[j] + ") is off by " + d);
+        }
+    }
+
+    @Test
+    void underKeepTheStaticSchedulerKeepsTheOldKv() {
+        CompletionResult c = generateWithSwap(TestEngines.weights(12), InflightWeightUpdate.KEEP, EngineConfig.SchedulerKind.STATIC);
+        double[] underNew = TestEngines.logprobErrors(PROMPT, c, TestEngines.weights(12));
+        double worst = 0;
+        for (int j = SWAP_AFTER_STEP; j < MAX_TOKENS; j++) {
+            worst = Math.max(worst, underNew[j]);
+        }
+        assertTrue(worst > 1e-3, "keep recomputed the K/V: the tokens after the swap match a fresh forward to " + worst);
+    }
+
+    @Test
+    void underRecomputeAStaticBatchWithFinishedRowsPrefillsTheOthersAgainAndEndsWithEveryBlockFree() throws Exception {
+        engine = new Engine(new CausalLM(TestEngines.CONFIG, TestEngines.weights(11)),
+                TestEngines.config(NUM_BLOCKS).withScheduler(EngineConfig.SchedulerKind.STATIC), null);
+        CountDownLatch submitted = new CountDownLatch(1);
+        AtomicInteger steps = new AtomicInteger();
+        engine.afterEachStep(() -> {
+            int step = steps.incrementAndGet();
+            if (step == 1) {
+                await(submitted); // the next two requests then form one static batch
+            } else if (step == 4) {
+                engine.swapWeights(TestEngines.weights(12), 1, InflightWeightUpdate.RECOMPUTE);
+            }
+        });
+        // step 1: a one-token request; step 2 prefills the batch of the next two; the short one ends at step 3
+        RequestHandle first = engine.submit(new GenerationRequest("first", List.of(PROMPT),
+                SamplingParams.defaults(1).withSeed(1L).withIgnoreEos(true)));
+        RequestHandle shortOne = engine.submit(new GenerationRequest("short", List.of(PROMPT),
+                SamplingParams.defaults(2).withSeed(5L).withIgnoreEos(true)));
+        List<int[]> longPrompts = TestEngines.prompts(3, 4, 9, 21);
+        RequestHandle longOnes = engine.submit(new GenerationRequest("long", longPrompts,
+                SamplingParams.defaults(MAX_TOKENS).withSeed(3L).withIgnoreEos(true)));
+        submitted.countDown();
+
+        TestEngines.await(first);
+        CompletionResult early = TestEngines.await(shortOne).get(0);
+        List<CompletionResult> late = TestEngines.await(longOnes);
+
+        assertArrayEquals(new long[] {0, 0}, early.tokenWeightVersions(), "the short row ended before the swap");
+        for (CompletionResult c : late) {
+            long[] versions = c.tokenWeightVersions();
+            assertEquals(0, versions[0], "prompt " + c.promptIndex() + " started before the swap");
+            assertEquals(1, versions[MAX_TOKENS - 1], "prompt " + c.promptIndex() + " ended after it");
+            double[] underNew = TestEngines.logprobErrors(longPrompts.get(c.promptIndex()), c, TestEngines.weights(12));
+            double[] underOld = TestEngines.logprobErrors(longPrompts.get(c.promptIndex()), c, TestEngines.weights(11));
+            for (int j = 0; j < MAX_TOKENS; j++) {
+                double d = versions[j] == 0 ? underOld[j] : underNew[j];
+                assertTrue(d < 1e-5, "prompt " + c.promptIndex() + " token " + j + " (version " + versions[j] + ") is off by " + d);
+            }
+        }
+        assertEquals(NUM_BLOCKS, engine.cacheInfo().freeBlocks(), "every block is free again");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -108,8 +190,17 @@ class InflightWeightUpdateTest {
 
     @Test
     void noKvBlockLeaksAcrossSwapsInAnyMode() {
-        for (InflightWeightUpdate mode : InflightWeightUpdate.values()) {
-            engine = new Engine(new CausalLM(TestEngines.CONFIG, TestEngines.weights(11)), TestEngines.config(NUM_BLOCKS), null);
+        for (EngineConfig.SchedulerKind scheduler : EngineConfig.SchedulerKind.values()) {
+            for (InflightWeightUpdate mode : InflightWeightUpdate.values()) {
+                noKvBlockLeaksAcrossSwaps(scheduler, mode);
+            }
+        }
+    }
+
+    private void noKvBlockLeaksAcrossSwaps(EngineConfig.SchedulerKind scheduler, InflightWeightUpdate mode) {
+        {
+            engine = new Engine(new CausalLM(TestEngines.CONFIG, TestEngines.weights(11)),
+                    TestEngines.config(NUM_BLOCKS).withScheduler(scheduler), null);
             AtomicInteger steps = new AtomicInteger();
             engine.afterEachStep(() -> {
                 int step = steps.incrementAndGet();
@@ -120,7 +211,7 @@ class InflightWeightUpdateTest {
             List<CompletionResult> got = TestEngines.generate(engine,
                     TestEngines.prompts(3, 5, 13, 7), SamplingParams.defaults(10).withN(4).withSeed(1L).withIgnoreEos(true));
             assertEquals(12, got.size());
-            assertEquals(NUM_BLOCKS, engine.cacheInfo().freeBlocks(), mode + ": every block is free again");
+            assertEquals(NUM_BLOCKS, engine.cacheInfo().freeBlocks(), scheduler + ", " + mode + ": every block is free again");
             engine.close();
             engine = null;
         }

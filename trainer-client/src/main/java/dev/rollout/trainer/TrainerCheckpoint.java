@@ -26,7 +26,9 @@ import java.util.Map;
  * transformers load it as is), or with LoRA the adapter in PEFT's layout ({@code serve --adapter DIR},
  * {@code PeftModel.from_pretrained}) and optionally the merged model in {@code merged/}, plus
  * {@code optimizer.safetensors} (AdamW's moments) and {@code trainer_state.json} (step, weight version, position in the
- * prompt stream, tokens generated so far). Sampling seeds and the prompt order derive from the config's
+ * prompt stream, tokens generated so far; in async mode the position of the oldest prompt not yet trained on, and
+ * the later ones already trained on, so that a resumed run generates the groups in flight again and trains no prompt
+ * twice). Sampling seeds and the prompt order derive from the config's
  * seed, the step and the epoch, so these restore the random state too.
  */
 public final class TrainerCheckpoint {
@@ -72,6 +74,8 @@ public final class TrainerCheckpoint {
         s.put("epoch", state.epoch());
         s.put("position", state.position());
         s.put("num_input_tokens_seen", state.tokensSeen());
+        // async: prompts drawn after the cursor that were trained on already (the cursor is the oldest untrained one)
+        state.skipDraws().stream().sorted().forEach(s.putArray("skip_draws")::add);
         s.put("optimizer_steps", optimizer.stepCount());
         Files.writeString(partial.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s) + "\n");
         // a checkpoint appears whole or not at all: a crash mid-write leaves only the .partial folder
@@ -105,8 +109,12 @@ public final class TrainerCheckpoint {
             }
         }
         optimizer.restore(s.path("optimizer_steps").asLong(), first, second);
-        return new TrainingState(s.path("global_step").asInt(), s.path("weight_version").asLong(),
+        TrainingState state = new TrainingState(s.path("global_step").asInt(), s.path("weight_version").asLong(),
                 s.path("epoch").asInt(), s.path("position").asInt(), s.path("num_input_tokens_seen").asLong());
+        java.util.Set<Long> skip = new java.util.HashSet<>();
+        s.path("skip_draws").forEach(d -> skip.add(d.asLong()));
+        state.skipDraws(skip);
+        return state;
     }
 
     private static void deleteRecursively(Path p) throws IOException {

@@ -3,16 +3,9 @@ package dev.rollout.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import dev.rollout.proto.v1.ChatMessage;
 import dev.rollout.proto.v1.Completion;
-import dev.rollout.proto.v1.Conversation;
-import dev.rollout.proto.v1.LogprobsMode;
-import dev.rollout.proto.v1.Prompt;
-import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.tokenizer.Tokenizer;
 import dev.rollout.trainer.GenerationBatch.MicroBatch;
-import dev.rollout.trainer.async.AsyncGeneration;
-import dev.rollout.trainer.async.GroupSource;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptDataset;
 import dev.rollout.trainer.data.PromptRow;
@@ -45,15 +38,13 @@ public final class TrainingLoop implements AutoCloseable {
     private final TrainerConfig config;
     private final Models models;
     private final Task task;
-    private final RolloutSource rollouts;
     private final AdamW optimizer;
     private final LearningRateSchedule schedule;
     private final NDManager manager;
     private final TrainingState state;
     private final Algorithm algorithm;
     private final Set<Integer> stopIds;
-    /** With async_generation: the producer that generates ahead of training, started at the first step. */
-    private AsyncGeneration async;
+    private final StepRollouts stepRollouts;
 
     /**
      * The models of a run.
@@ -70,7 +61,6 @@ public final class TrainingLoop implements AutoCloseable {
         this.config = config;
         this.models = models;
         this.task = task;
-        this.rollouts = rollouts;
         this.optimizer = optimizer;
         this.state = state;
         this.manager = manager;
@@ -87,6 +77,8 @@ public final class TrainingLoop implements AutoCloseable {
         if (config.beta() != 0 && models.reference() == null) {
             throw new IllegalArgumentException("beta = " + config.beta() + " needs a reference model");
         }
+        this.stepRollouts = new StepRollouts(config, task.dataset(), state, rollouts, promptsPerStep(),
+                config.numIterations() * optimizerStepsPerPass());
     }
 
     public TrainingState state() {
@@ -118,24 +110,9 @@ public final class TrainingLoop implements AutoCloseable {
      */
     public StepRecord step() {
         long start = System.nanoTime();
-        List<PromptRow> rows;
-        List<Completion> completions;
-        double generateSeconds;
-        double generationInterval; // over which this batch's tokens were generated, for tokens_per_second
-        Map<String, Double> asyncMetrics = Map.of();
-        if (config.asyncGeneration()) {
-            AsyncGeneration.Batch b = asyncGeneration().take(state.weightVersion());
-            rows = b.rows();
-            completions = b.completions();
-            asyncMetrics = b.metrics();
-            generateSeconds = b.waitSeconds();
-            generationInterval = b.intervalSeconds();
-        } else {
-            rows = nextPrompts();
-            completions = generate(rows);
-            generateSeconds = seconds(start);
-            generationInterval = generateSeconds;
-        }
+        StepRollouts.Taken taken = stepRollouts.next();
+        List<PromptRow> rows = taken.rows();
+        List<Completion> completions = taken.completions();
 
         List<ScoredCompletion> scored = toScored(rows, completions);
         RewardScores scores = task.rewards().score(scored);
@@ -170,57 +147,21 @@ public final class TrainingLoop implements AutoCloseable {
         }
         metrics.put("num_tokens", (double) state.addTokensSeen(generated));
         metrics.put("weight_version", (double) state.weightVersion());
-        metrics.put("time/generate", generateSeconds);
+        metrics.put("time/generate", taken.generateSeconds());
         metrics.put("time/train", trainSeconds);
         metrics.put("time/sync", publications.seconds);
         metrics.put("step_time", seconds(start));
-        metrics.put("tokens_per_second", tokens / Math.max(generationInterval, 1e-9));
-        metrics.putAll(asyncMetrics);
+        metrics.put("tokens_per_second", tokens / Math.max(taken.generationInterval(), 1e-9));
+        metrics.putAll(taken.metrics());
         return new StepRecord(state.step(), metrics, completions, scored, scores.total(), tokens, publications.bytes);
     }
 
-    // ---- generate ----
-
-    private List<PromptRow> nextPrompts() {
-        List<PromptRow> rows = new ArrayList<>();
-        for (int i = 0; i < promptsPerStep(); i++) {
-            rows.add(nextPrompt());
-        }
-        return rows;
-    }
-
-    /** The next prompt of the dataset's order; in async mode the producer's thread asks for it. */
-    private PromptRow nextPrompt() {
-        synchronized (state) {
-            return task.dataset().row(state.nextRow(task.dataset(), config.shuffleDataset()));
-        }
-    }
-
-    private List<Completion> generate(List<PromptRow> rows) {
-        List<Prompt> prompts = rows.stream().map(TrainingLoop::toProto).toList();
-        SamplingParams sampling = samplingParams(config, config.seed() * 1_000_003L + state.step());
-        List<Completion> completions = rollouts.generate(prompts, sampling,
-                config.requireCurrentWeights() ? state.weightVersion() : 0).getCompletionsList();
-        int expected = prompts.size() * config.numGenerations();
-        if (completions.size() != expected) {
-            throw new IllegalStateException("asked for " + expected + " completions, got " + completions.size());
-        }
-        return completions;
-    }
-
-    /** The config's sampling parameters, {@code num_generations} per prompt, with {@code seed}. */
-    public static SamplingParams samplingParams(TrainerConfig config, long seed) {
-        return SamplingParams.newBuilder()
-                .setN(config.numGenerations())
-                .setMaxTokens(config.maxCompletionLength())
-                .setTemperature((float) config.temperature())
-                .setTopP((float) config.topP())
-                .setTopK(config.topK())
-                .setMinP((float) config.minP())
-                .addAllStopTokenIds(config.stopTokenIds())
-                .setSeed(seed)
-                .setLogprobsMode(LogprobsMode.LOGPROBS_MODE_PROCESSED)
-                .build();
+    /**
+     * The state a checkpoint records now: in async mode with the prompt cursor at the oldest group not trained on yet
+     * (see {@link StepRollouts#checkpointState}).
+     */
+    public TrainingState checkpointState() {
+        return stepRollouts.checkpointState();
     }
 
     // ---- score ----
@@ -263,41 +204,19 @@ public final class TrainingLoop implements AutoCloseable {
                 // TRL's logged loss: what the optimizer step back-propagated, summed over its micro-batches
                 means.add(Map.of("loss", stepLoss));
                 means.add(optimizerStep());
-                publish(publications);
+                RolloutSource.Publication p = stepRollouts.publish(state.step(), state.weightVersion());
+                if (p != null) {
+                    publications.add(p);
+                }
             }
         }
         return means.means();
     }
 
-    /** After every optimizer step; in async mode every weight_sync_steps, while generation goes on. */
-    private void publish(Publications publications) {
-        if (async == null) {
-            publications.add(rollouts.publish(state.weightVersion()));
-        } else if (async.syncDue(state.step())) {
-            publications.add(rollouts.publish(state.weightVersion()));
-            async.published(state.weightVersion());
-        }
-    }
-
-    /** The async producer, started from the weights published before the first step. */
-    private AsyncGeneration asyncGeneration() {
-        if (async == null) {
-            GroupSource groups = rollouts.groups();
-            if (groups == null) {
-                throw new IllegalStateException("async_generation needs rollout servers; " + rollouts.describe() + " has none");
-            }
-            async = new AsyncGeneration(config, groups, this::nextPrompt, TrainingLoop::toProto,
-                    config.numIterations() * optimizerStepsPerPass(), state.weightVersion());
-        }
-        return async;
-    }
-
     /** Stops the async producer, if any; its groups in flight are cancelled. */
     @Override
     public void close() {
-        if (async != null) {
-            async.close();
-        }
+        stepRollouts.close();
     }
 
     private Map<String, Double> optimizerStep() {
@@ -325,15 +244,6 @@ public final class TrainingLoop implements AutoCloseable {
     }
 
     // ---- log ----
-
-    static Prompt toProto(PromptRow row) {
-        if (!row.isConversation()) {
-            return Prompt.newBuilder().setText(row.text()).build();
-        }
-        Conversation.Builder c = Conversation.newBuilder();
-        row.messages().forEach(m -> c.addMessages(ChatMessage.newBuilder().setRole(m.role()).setContent(m.content())));
-        return Prompt.newBuilder().setConversation(c).build();
-    }
 
     public static int[] toArray(List<Integer> ids) {
         int[] out = new int[ids.size()];

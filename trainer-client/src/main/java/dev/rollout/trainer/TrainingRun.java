@@ -205,7 +205,7 @@ public final class TrainingRun implements AutoCloseable {
     }
 
     public Path save() throws IOException {
-        Path dir = TrainerCheckpoint.save(outputDir, policy, source.config(), source.dir(), optimizer, loop.state(),
+        Path dir = TrainerCheckpoint.save(outputDir, policy, source.config(), source.dir(), optimizer, loop.checkpointState(),
                 config.saveMergedModel());
         LOG.info("checkpoint saved to {}", dir);
         return dir;

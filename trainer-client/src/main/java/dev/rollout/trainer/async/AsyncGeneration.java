@@ -3,7 +3,7 @@ package dev.rollout.trainer.async;
 import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
-import dev.rollout.trainer.TrainingLoop;
+import dev.rollout.trainer.StepRollouts;
 import dev.rollout.trainer.config.TrainerConfig;
 import dev.rollout.trainer.data.PromptRow;
 import java.time.Duration;
@@ -32,7 +32,7 @@ public final class AsyncGeneration implements AutoCloseable {
      * @param versionsPerBatch the weight versions one generation batch advances (optimizer steps over it)
      * @param version          the version training starts from, already on every server
      */
-    public AsyncGeneration(TrainerConfig config, GroupSource source, Supplier<PromptRow> prompts,
+    public AsyncGeneration(TrainerConfig config, GroupSource source, Supplier<DrawnPrompt> prompts,
             Function<PromptRow, Prompt> toPrompt, int versionsPerBatch, long version) {
         this.config = config;
         StalenessBudget budget = new StalenessBudget(config.generationBatchSize() / config.numGenerations(),
@@ -45,7 +45,7 @@ public final class AsyncGeneration implements AutoCloseable {
 
     /** The sampling parameters of group {@code index}: the config's, with a seed of its own. */
     private SamplingParams sampling(long index) {
-        return TrainingLoop.samplingParams(config, config.seed() * 1_000_003L + index);
+        return StepRollouts.samplingParams(config, config.seed() * 1_000_003L + index);
     }
 
     /** The next generation batch for the policy at {@code policyVersion}; blocks while not enough groups are ready. */
@@ -70,6 +70,11 @@ public final class AsyncGeneration implements AutoCloseable {
         metrics.put("async/regenerated_groups", (double) ready.regeneratedGroups());
         metrics.put("time/wait_for_rollouts", ready.waitSeconds());
         return new Batch(rows, completions, metrics, ready.waitSeconds(), interval);
+    }
+
+    /** See {@link GroupProducer#withUntrainedDraws}. */
+    public <T> T withUntrainedDraws(Function<java.util.Set<Long>, T> f) {
+        return producer.withUntrainedDraws(f);
     }
 
     /** True when the weights after optimizer step {@code step} are to be pushed ({@code weight_sync_steps}). */

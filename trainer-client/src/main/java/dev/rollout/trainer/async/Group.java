@@ -8,7 +8,7 @@ import java.util.List;
  * One prompt's {@code num_generations} completions, generated together by one server, as the producer hands them to
  * the trainer.
  *
- * @param index       the order in which the producer started groups; the trainer takes the lowest ready ones first
+ * @param index       the draw of its prompt in the run's prompt stream ({@link DrawnPrompt#draw})
  * @param completions ordered by sample index, each with prompt_index 0
  */
 public record Group(long index, PromptRow row, List<Completion> completions) {

@@ -14,7 +14,9 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -26,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The producer of async generation: a thread that keeps the servers busy with one streamed call per group, each
  * sent to the least-loaded server, as long as the staleness budget, {@code max_inflight_tasks} and
- * {@code queue_maxsize} allow; and the queue of finished groups the trainer takes from, oldest first.
+ * {@code queue_maxsize} allow, and no further ahead of the trainer than it needs ({@link Admission}); and the
+ * queue of finished groups the trainer takes from, oldest first.
  *
  * <p>A server that goes away, hangs (work outstanding, silent for the liveness timeout, and no answer to a probe)
  * or comes back as a new process loses only its groups in flight: they are started again on another server, keeping
@@ -42,7 +45,7 @@ public final class GroupProducer implements AutoCloseable {
             int queueMaxCompletions, Duration liveness) {}
 
     private final GroupSource source;
-    private final Supplier<PromptRow> prompts;
+    private final Supplier<DrawnPrompt> prompts;
     private final Function<PromptRow, Prompt> toPrompt;
     private final Function<Long, SamplingParams> samplingFor;
     private final Settings settings;
@@ -53,12 +56,10 @@ public final class GroupProducer implements AutoCloseable {
     private final Deque<InFlightGroup> toRestart = new ArrayDeque<>();
     private final TreeMap<Long, Group> ready = new TreeMap<>(); // by ticket: the order the groups were started in
     private final Thread thread;
-    private long nextIndex;
     private long nextTicket;
     /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
     private int heldByTrainer;
-    private long nextBatchVersion;
-    private long published;
+    private final Admission admission;
     private long dropped;
     private long regenerated;
     private RuntimeException failure;
@@ -68,15 +69,14 @@ public final class GroupProducer implements AutoCloseable {
      * @param samplingFor the sampling parameters of the group with a given index (its seed differs per group)
      * @param version     the policy version training starts from, published to every server
      */
-    public GroupProducer(GroupSource source, Supplier<PromptRow> prompts, Function<PromptRow, Prompt> toPrompt,
+    public GroupProducer(GroupSource source, Supplier<DrawnPrompt> prompts, Function<PromptRow, Prompt> toPrompt,
             Function<Long, SamplingParams> samplingFor, Settings settings, long version) {
         this.source = source;
         this.prompts = prompts;
         this.toPrompt = toPrompt;
         this.samplingFor = samplingFor;
         this.settings = settings;
-        this.nextBatchVersion = version;
-        this.published = version;
+        this.admission = new Admission(settings.budget(), version);
         this.thread = new Thread(this::run, "rollout-producer");
         thread.setDaemon(true);
         thread.start();
@@ -92,12 +92,19 @@ public final class GroupProducer implements AutoCloseable {
         List<Group> out = new ArrayList<>();
         lock.lock();
         try {
-            nextBatchVersion = policyVersion;
+            admission.takeStarted(policyVersion);
             changed.signalAll();
+            boolean waited = false;
             while (out.size() < want) {
+                if (ready.isEmpty() && failure == null) {
+                    waited = true;
+                    admission.trainerWaiting(true);
+                    changed.signalAll();
+                }
                 while (ready.isEmpty() && failure == null) {
                     changed.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 }
+                admission.trainerWaiting(false);
                 if (failure != null) {
                     throw new IllegalStateException("async generation stopped: " + failure.getMessage(), failure);
                 }
@@ -114,7 +121,7 @@ public final class GroupProducer implements AutoCloseable {
                 heldByTrainer = out.size();
             }
             heldByTrainer = 0;
-            nextBatchVersion = policyVersion + settings.budget().versionsPerBatch();
+            admission.taken(policyVersion, waited);
             changed.signalAll();
             return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, readyCompletions(), dropped, regenerated);
         } catch (InterruptedException e) {
@@ -122,6 +129,7 @@ public final class GroupProducer implements AutoCloseable {
             throw new java.util.concurrent.CancellationException("interrupted while waiting for rollouts");
         } finally {
             heldByTrainer = 0;
+            admission.trainerWaiting(false);
             lock.unlock();
         }
     }
@@ -130,8 +138,25 @@ public final class GroupProducer implements AutoCloseable {
     public void published(long version) {
         lock.lock();
         try {
-            published = Math.max(published, version);
+            admission.published(version);
             changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Calls {@code f} with the draws of every group started and not yet taken by the trainer (in flight, to be
+     * started again, or ready), while no group can start or be taken: what a checkpoint taken now must not count as
+     * trained.
+     */
+    public <T> T withUntrainedDraws(Function<Set<Long>, T> f) {
+        lock.lock();
+        try {
+            Set<Long> draws = new TreeSet<>(inFlight.keySet());
+            toRestart.forEach(g -> draws.add(g.index));
+            ready.values().forEach(g -> draws.add(g.index()));
+            return f.apply(draws);
         } finally {
             lock.unlock();
         }
@@ -179,16 +204,21 @@ public final class GroupProducer implements AutoCloseable {
         }
         // a group started again may be overtaken by every group outstanding, so it is admitted as if it came last
         long ahead = inFlight.size() + ready.size() + toRestart.size() + heldByTrainer - (toRestart.isEmpty() ? 0 : 1);
-        if (!settings.budget().admits(ahead, nextBatchVersion, published)) {
+        if (!admission.admits(ahead)) {
             return false;
         }
         InFlightGroup old = toRestart.poll();
         // a restart keeps its index (its seeds) but takes the last ticket, so it cannot overtake the groups counted ahead
-        InFlightGroup group = old != null ? new InFlightGroup(old.index, nextTicket++, old.row, server)
-                : new InFlightGroup(nextIndex++, nextTicket++, prompts.get(), server);
+        InFlightGroup group;
+        if (old != null) {
+            group = new InFlightGroup(old.index, nextTicket++, old.row, server);
+        } else {
+            DrawnPrompt next = prompts.get();
+            group = new InFlightGroup(next.draw(), nextTicket++, next.row(), server);
+        }
         inFlight.put(group.index, group);
         load.add(server, (long) n * settings.maxTokens());
-        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), published,
+        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), admission.published(),
                 listener(group));
         return true;
     }

@@ -40,7 +40,10 @@ class GroupProducerTest {
     private GroupProducer producer(int maxStaleness, Duration liveness, FakeGroupSource.Server... servers) {
         source = new FakeGroupSource(START, servers);
         StalenessBudget budget = new StalenessBudget(GROUPS_PER_BATCH, 1, maxStaleness);
-        producer = new GroupProducer(source, () -> new PromptRow("p" + prompts.getAndIncrement(), null, Map.of()),
+        producer = new GroupProducer(source, () -> {
+                    int draw = prompts.getAndIncrement();
+                    return new DrawnPrompt(draw, new PromptRow("p" + draw, null, Map.of()));
+                },
                 row -> Prompt.newBuilder().setText(row.text()).build(),
                 index -> SamplingParams.newBuilder().setN(N).setMaxTokens(FakeGroupSource.TOKENS).setSeed(index).build(),
                 new GroupProducer.Settings(budget, N, FakeGroupSource.TOKENS, 1024, 1024, liveness), START);
@@ -94,8 +97,24 @@ class GroupProducerTest {
     }
 
     @Test
+    void withASlowTrainerGroupsStartOnlyOneBatchAheadOfItNotAsFarAsTheBudgetAllows() throws Exception {
+        producer(4, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+
+        List<Long> staleness = train(6, 250);
+        Thread.sleep(200);
+
+        // taken 6 batches; the first take may have waited (a second batch then started early), the others found
+        // theirs ready: at most the next batch is outstanding, where the budget alone would admit 4
+        int started = FakeGroupSource.allStarted(source).size();
+        assertTrue(started <= 8 * GROUPS_PER_BATCH, started + " groups started for 6 batches taken");
+        assertTrue(staleness.stream().allMatch(s -> s <= 2), "staleness per batch " + staleness);
+        assertTrue(staleness.subList(3, 6).stream().allMatch(s -> s <= 1), "staleness per batch " + staleness);
+    }
+
+    @Test
     void groupsNeverStartMoreThanTheBudgetAhead() throws Exception {
-        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("fast", 0));
+        // a server slower than the trainer's first take: the trainer waits, so the producer may run ahead
+        producer(2, Duration.ofSeconds(30), new FakeGroupSource.Server("slow", 300));
         producer.take(START);
 
         // the trainer "trains" for long: the producer fills what the budget allows, then stops
@@ -151,6 +170,30 @@ class GroupProducerTest {
         assertTrue(next.regeneratedGroups() >= 1 && next.regeneratedGroups() <= dying.started.size(),
                 "groups the dead server held were generated again: " + next.regeneratedGroups() + " of " + dying.started);
         assertEquals(0, next.droppedGroups(), "nothing is thrown away");
+    }
+
+    @Test
+    void aGroupStartedAgainIsTrainedAfterTheGroupsStartedBeforeItsRestartNotInItsOldPlace() throws Exception {
+        // group 0 goes to the first server listed, which fails it at once; group 1 goes to the other; group 0 starts
+        // again there after group 1, so it is trained after it, as admission counted it (behind every group ahead)
+        FakeGroupSource.Server failing = new FakeGroupSource.Server("failing", 0);
+        failing.failWith = Status.UNAVAILABLE.withDescription("connection reset");
+        FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
+        producer(4, Duration.ofSeconds(30), failing, healthy);
+        long until = System.nanoTime() + 20_000_000_000L;
+        while ((healthy.started.size() < 2 || producer.inFlightCompletions() > 0) && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(100); // the two groups are ready before the trainer asks, so only their order decides
+
+        ReadyBatch batch = producer.take(START);
+
+        // (the restart may go once more to the failing server, before it is marked lost: it fails there again)
+        assertTrue(!failing.started.isEmpty() && failing.started.stream().allMatch(seed -> seed == 0),
+                "only group 0 (seed 0) went to the failing server: " + failing.started);
+        assertEquals(List.of(1L, 0L), healthy.started.subList(0, 2), "then group 1, then group 0 again, keeping its seed");
+        assertEquals(List.of(1L, 0L), batch.groups().stream().map(Group::index).toList(), "trained in start order");
+        assertEquals(failing.started.size(), batch.regeneratedGroups(), "each failed start is counted");
     }
 
     @Test

@@ -3,7 +3,7 @@ package dev.rollout.trainer.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.rollout.trainer.TrainingLoop;
+import dev.rollout.trainer.StepRollouts;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -12,14 +12,14 @@ class StopTokenIdsTest {
     void stopTokenIdsReachTheSamplingParameters() {
         TrainerConfig c = TrainerConfig.parse("stop_token_ids: [5, 9]\n", List.of());
 
-        assertEquals(List.of(5, 9), TrainingLoop.samplingParams(c, 1).getStopTokenIdsList());
+        assertEquals(List.of(5, 9), StepRollouts.samplingParams(c, 1).getStopTokenIdsList());
     }
 
     @Test
     void noStopTokenIdsByDefault() {
         TrainerConfig c = TrainerConfig.parse("", List.of());
 
-        assertEquals(List.of(), TrainingLoop.samplingParams(c, 1).getStopTokenIdsList());
+        assertEquals(List.of(), StepRollouts.samplingParams(c, 1).getStopTokenIdsList());
     }
 
     @Test
