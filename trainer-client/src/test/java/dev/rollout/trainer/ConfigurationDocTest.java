@@ -63,6 +63,7 @@ class ConfigurationDocTest {
                 new Documented("rollout-server bench", "BenchCommand", BenchCommand::new),
                 new Documented("rollout-server bench batched", "BatchedBenchCommand", dev.rollout.bench.BatchedBenchCommand::new),
                 new Documented("rollout-server bench checkpoint", "CheckpointCommand", dev.rollout.bench.CheckpointCommand::new),
+                new Documented("rollout-server bench bf16-gap", "Bf16GapCommand", dev.rollout.bench.Bf16GapCommand::new),
                 new Documented("rollout-server chaos", "ChaosCommand", dev.rollout.chaos.ChaosCommand::new),
                 new Documented("trainer train", "TrainCommand", TrainCommand::new),
                 new Documented("trainer demo", "DemoCommand", DemoCommand::new),
