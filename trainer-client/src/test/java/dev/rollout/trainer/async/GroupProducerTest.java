@@ -134,6 +134,12 @@ class GroupProducerTest {
         FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
         server.staleVersionOnce = START - 5;
         producer(2, Duration.ofSeconds(30), server);
+        // the stale group (the first started) must be ready before the trainer asks: a batch filled by fresh groups
+        // that finished before it would leave it to the next take
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while ((server.started.isEmpty() || producer.inFlightCompletions() > 0) && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
 
         ReadyBatch batch = producer.take(START);
 
@@ -191,7 +197,8 @@ class GroupProducerTest {
         // (the restart may go once more to the failing server, before it is marked lost: it fails there again)
         assertTrue(!failing.started.isEmpty() && failing.started.stream().allMatch(seed -> seed == 0),
                 "only group 0 (seed 0) went to the failing server: " + failing.started);
-        assertEquals(List.of(1L, 0L), healthy.started.subList(0, 2), "then group 1, then group 0 again, keeping its seed");
+        // a snapshot: the producer may still be adding to the list, and a live subList of it would then throw
+        assertEquals(List.of(1L, 0L), List.copyOf(healthy.started).subList(0, 2), "then group 1, then group 0 again, keeping its seed");
         assertEquals(List.of(1L, 0L), batch.groups().stream().map(Group::index).toList(), "trained in start order");
         assertEquals(failing.started.size(), batch.regeneratedGroups(), "each failed start is counted");
     }
