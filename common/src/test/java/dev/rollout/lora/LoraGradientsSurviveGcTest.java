@@ -14,6 +14,7 @@ import dev.rollout.model.DenseCausalContext;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.model.TestModels;
+import dev.rollout.model.UnreachableBuffers;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -82,19 +83,11 @@ class LoraGradientsSurviveGcTest {
                 NDArray out = model.logits(model.forward(m.create(IDS), m.create(pos), new DenseCausalContext(1, IDS.length)));
                 NDArray loss = out.logSoftmax(-1).sum();
                 if (collectBeforeBackward) {
-                    freeUnreachableBuffers();
+                    UnreachableBuffers.free();
                 }
                 gc.backward(loss);
             }
             return adapter.parameters().stream().map(p -> p.getGradient().toFloatArray()).toList();
-        }
-    }
-
-    /** Collects garbage and gives the reference handler time to free the direct buffers that became unreachable. */
-    private static void freeUnreachableBuffers() throws InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(50);
         }
     }
 }

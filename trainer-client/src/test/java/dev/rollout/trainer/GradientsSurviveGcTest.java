@@ -12,6 +12,7 @@ import dev.rollout.model.CausalLM;
 import dev.rollout.model.ModelConfig;
 import dev.rollout.model.ModelWeights;
 import dev.rollout.model.TestModels;
+import dev.rollout.model.UnreachableBuffers;
 import dev.rollout.trainer.config.ImportanceSamplingLevel;
 import dev.rollout.trainer.config.LossType;
 import dev.rollout.trainer.loss.PolicyLoss;
@@ -96,19 +97,11 @@ class GradientsSurviveGcTest {
                  GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray value = loss.apply(policy, scope);
                 if (collectBeforeBackward) {
-                    freeUnreachableBuffers();
+                    UnreachableBuffers.free();
                 }
                 collector.backward(value);
             }
             return weights.parameters().stream().map(p -> p.getGradient().toFloatArray()).toList();
-        }
-    }
-
-    /** Collects garbage and gives the reference handler time to free the direct buffers that became unreachable. */
-    private static void freeUnreachableBuffers() throws InterruptedException {
-        for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(50);
         }
     }
 
