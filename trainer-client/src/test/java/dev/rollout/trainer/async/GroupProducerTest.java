@@ -52,9 +52,21 @@ class GroupProducerTest {
 
     /** Runs {@code steps} generation batches, each trained for {@code trainMillis}; returns the staleness of each. */
     private List<Long> train(int steps, long trainMillis) throws InterruptedException {
+        return train(steps, trainMillis, false);
+    }
+
+    /**
+     * {@code settle}: before each take, wait until no group is in flight, so that the take sees every group started
+     * ready and takes them in start order (a take takes the oldest groups ready, so one that finishes a moment late
+     * is trained a batch later, which a test of something else should not depend on).
+     */
+    private List<Long> train(int steps, long trainMillis, boolean settle) throws InterruptedException {
         List<Long> staleness = new ArrayList<>();
         long version = START;
         for (int step = 0; step < steps; step++) {
+            if (settle) {
+                settle();
+            }
             ReadyBatch batch = producer.take(version);
             assertEquals(GROUPS_PER_BATCH, batch.groups().size());
             List<dev.rollout.proto.v1.Completion> all = new ArrayList<>();
@@ -66,6 +78,14 @@ class GroupProducerTest {
             producer.published(version);
         }
         return staleness;
+    }
+
+    /** Waits (up to 10 s) until no group is in flight. */
+    private void settle() throws InterruptedException {
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (producer.inFlightCompletions() > 0 && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
     }
 
     @Test
@@ -168,10 +188,11 @@ class GroupProducerTest {
         FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
         producer(2, Duration.ofSeconds(30), dying, healthy);
 
-        List<Long> staleness = train(4, 0);
+        List<Long> staleness = train(4, 0, true);
 
         assertEquals(4, staleness.size());
         assertEquals(List.of(dying.address), source.lost.stream().distinct().toList());
+        settle();
         ReadyBatch next = producer.take(START + 4);
         assertTrue(next.regeneratedGroups() >= 1 && next.regeneratedGroups() <= dying.started.size(),
                 "groups the dead server held were generated again: " + next.regeneratedGroups() + " of " + dying.started);
