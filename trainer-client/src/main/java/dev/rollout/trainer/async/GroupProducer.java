@@ -1,25 +1,13 @@
 package dev.rollout.trainer.async;
 
 import dev.rollout.client.ServerAddress;
-import dev.rollout.proto.v1.Completion;
-import dev.rollout.proto.v1.FinishReason;
 import dev.rollout.proto.v1.Prompt;
 import dev.rollout.proto.v1.SamplingParams;
 import dev.rollout.trainer.data.PromptRow;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -49,20 +37,10 @@ public final class GroupProducer implements AutoCloseable {
     private final Function<PromptRow, Prompt> toPrompt;
     private final Function<Long, SamplingParams> samplingFor;
     private final Settings settings;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final ServerLoad load = new ServerLoad();
-    private final Map<Long, InFlightGroup> inFlight = new HashMap<>();
-    private final Deque<InFlightGroup> toRestart = new ArrayDeque<>();
-    private final TreeMap<Long, Group> ready = new TreeMap<>(); // by ticket: the order the groups were started in
-    private final Thread thread;
-    private long nextTicket;
-    /** Groups a {@link #take} in progress has taken out of the queue: still ahead of any group started now. */
-    private int heldByTrainer;
+    private final Outstanding outstanding;
+    private final LostServers lostServers;
     private final Admission admission;
-    private long dropped;
-    private long regenerated;
-    private RuntimeException failure;
+    private final Thread thread;
     private volatile boolean running = true;
 
     /**
@@ -76,6 +54,8 @@ public final class GroupProducer implements AutoCloseable {
         this.toPrompt = toPrompt;
         this.samplingFor = samplingFor;
         this.settings = settings;
+        this.outstanding = new Outstanding(settings.numGenerations(), settings.maxTokens());
+        this.lostServers = new LostServers(source, outstanding, settings.liveness());
         this.admission = new Admission(settings.budget(), version);
         this.thread = new Thread(this::run, "rollout-producer");
         thread.setDaemon(true);
@@ -90,59 +70,58 @@ public final class GroupProducer implements AutoCloseable {
         long start = System.nanoTime();
         int want = settings.budget().groupsPerBatch();
         List<Group> out = new ArrayList<>();
-        lock.lock();
+        outstanding.lock();
         try {
             admission.takeStarted(policyVersion);
-            changed.signalAll();
+            outstanding.signal();
             boolean waited = false;
             while (out.size() < want) {
-                if (ready.isEmpty() && failure == null) {
+                if (!outstanding.anyReady() && outstanding.failure == null) {
                     waited = true;
                     admission.trainerWaiting(true);
-                    changed.signalAll();
+                    outstanding.signal();
                 }
-                while (ready.isEmpty() && failure == null) {
-                    changed.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                while (!outstanding.anyReady() && outstanding.failure == null) {
+                    outstanding.await(POLL_MILLIS);
                 }
                 admission.trainerWaiting(false);
-                if (failure != null) {
-                    throw new IllegalStateException("async generation stopped: " + failure.getMessage(), failure);
+                if (outstanding.failure != null) {
+                    throw new IllegalStateException("async generation stopped: " + outstanding.failure.getMessage(),
+                            outstanding.failure);
                 }
-                Group g = ready.pollFirstEntry().getValue();
+                Group g = outstanding.pollOldestReady();
                 if (settings.budget().tooStale(policyVersion, g.oldestVersion())) {
-                    dropped++;
+                    outstanding.dropped++;
                     LOG.info("dropped group {}: its oldest token is from weight version {}, {} behind the policy's {} "
                             + "(max_staleness {})", g.index(), g.oldestVersion(), policyVersion - g.oldestVersion(),
                             policyVersion, settings.budget().maxStaleness());
-                    changed.signalAll();
+                    outstanding.signal();
                     continue;
                 }
                 out.add(g);
-                heldByTrainer = out.size();
+                outstanding.heldByTrainer = out.size();
             }
-            heldByTrainer = 0;
+            outstanding.heldByTrainer = 0;
             admission.taken(policyVersion, waited);
-            changed.signalAll();
-            return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, readyCompletions(), dropped, regenerated);
+            outstanding.signal();
+            return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, outstanding.readyCompletions(),
+                    outstanding.dropped, outstanding.regenerated);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.util.concurrent.CancellationException("interrupted while waiting for rollouts");
         } finally {
-            heldByTrainer = 0;
+            outstanding.heldByTrainer = 0;
             admission.trainerWaiting(false);
-            lock.unlock();
+            outstanding.unlock();
         }
     }
 
     /** Every server in use now holds {@code version} (a push to them finished). */
     public void published(long version) {
-        lock.lock();
-        try {
+        outstanding.locked(() -> {
             admission.published(version);
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+            outstanding.signal();
+        });
     }
 
     /**
@@ -151,209 +130,50 @@ public final class GroupProducer implements AutoCloseable {
      * trained.
      */
     public <T> T withUntrainedDraws(Function<Set<Long>, T> f) {
-        lock.lock();
-        try {
-            Set<Long> draws = new TreeSet<>(inFlight.keySet());
-            toRestart.forEach(g -> draws.add(g.index));
-            ready.values().forEach(g -> draws.add(g.index()));
-            return f.apply(draws);
-        } finally {
-            lock.unlock();
-        }
+        return outstanding.locked(() -> f.apply(outstanding.untrainedDraws()));
     }
 
     /** Completions being generated now, over all servers. */
     public int inFlightCompletions() {
-        lock.lock();
-        try {
-            return inFlight.values().stream().mapToInt(f -> settings.numGenerations() - f.received.size()).sum();
-        } finally {
-            lock.unlock();
-        }
+        return outstanding.locked(outstanding::inFlightCompletions);
     }
 
     private void run() {
         try {
             while (running) {
                 List<ServerAddress> servers = source.available();
-                failHungServers();
-                lock.lock();
+                lostServers.failHungServers();
+                outstanding.lock();
                 try {
-                    while (running && failure == null && startOne(servers)) {
+                    while (running && outstanding.failure == null && startOne(servers)) {
                         // keep starting groups while the budget and a server allow
                     }
-                    changed.await(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                    outstanding.await(POLL_MILLIS);
                 } finally {
-                    lock.unlock();
+                    outstanding.unlock();
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            fail(e);
+            outstanding.fail(e);
         }
     }
 
     /** Starts one group if one may start; the caller holds the lock. */
     private boolean startOne(List<ServerAddress> servers) {
         int n = settings.numGenerations();
-        ServerAddress server = load.leastLoaded(servers);
-        if (server == null || inFlightCompletionsLocked() + n > settings.maxInflightCompletions()
-                || readyCompletions() + inFlightCompletionsLocked() + n > settings.queueMaxCompletions()) {
+        ServerAddress server = outstanding.load.leastLoaded(servers);
+        int inFlight = outstanding.inFlightCompletions();
+        if (server == null || inFlight + n > settings.maxInflightCompletions()
+                || outstanding.readyCompletions() + inFlight + n > settings.queueMaxCompletions()
+                || !admission.admits(outstanding.ahead())) {
             return false;
         }
-        // a group started again may be overtaken by every group outstanding, so it is admitted as if it came last
-        long ahead = inFlight.size() + ready.size() + toRestart.size() + heldByTrainer - (toRestart.isEmpty() ? 0 : 1);
-        if (!admission.admits(ahead)) {
-            return false;
-        }
-        InFlightGroup old = toRestart.poll();
-        // a restart keeps its index (its seeds) but takes the last ticket, so it cannot overtake the groups counted ahead
-        InFlightGroup group;
-        if (old != null) {
-            group = new InFlightGroup(old.index, nextTicket++, old.row, server);
-        } else {
-            DrawnPrompt next = prompts.get();
-            group = new InFlightGroup(next.draw(), nextTicket++, next.row(), server);
-        }
-        inFlight.put(group.index, group);
-        load.add(server, (long) n * settings.maxTokens());
-        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index), admission.published(),
-                listener(group));
+        InFlightGroup group = outstanding.start(server, prompts);
+        group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index),
+                admission.published(), new GroupCall(group, outstanding, lostServers, n));
         return true;
-    }
-
-    private GroupSource.Listener listener(InFlightGroup group) {
-        return new GroupSource.Listener() {
-            @Override
-            public void completion(Completion c) {
-                locked(() -> {
-                    if (current(group)) {
-                        group.received.add(c);
-                        load.remove(group.server, settings.maxTokens());
-                        load.heard(group.server);
-                    }
-                });
-            }
-
-            @Override
-            public void done() {
-                String aborted = null;
-                lock.lock();
-                try {
-                    if (!current(group)) {
-                        return;
-                    }
-                    boolean cut = group.received.stream().anyMatch(c -> c.getFinishReason() == FinishReason.FINISH_REASON_ABORTED);
-                    if (cut || group.received.size() != settings.numGenerations()) {
-                        aborted = cut ? "it aborted a completion (shutting down)"
-                                : "it sent " + group.received.size() + " of " + settings.numGenerations() + " completions";
-                    } else {
-                        inFlight.remove(group.index);
-                        List<Completion> sorted = new ArrayList<>(group.received);
-                        sorted.sort(Comparator.comparingInt(Completion::getSampleIndex));
-                        ready.put(group.ticket, new Group(group.index, group.row, List.copyOf(sorted)));
-                        changed.signalAll();
-                    }
-                } finally {
-                    lock.unlock();
-                }
-                if (aborted != null) {
-                    failed(new IllegalStateException("server " + group.server + " ended group " + group.index + " early: " + aborted), true);
-                }
-            }
-
-            @Override
-            public void failed(Throwable error, boolean serverLost) {
-                lock.lock();
-                try {
-                    if (!current(group)) {
-                        return;
-                    }
-                    release(group);
-                    if (!serverLost) {
-                        failure = new IllegalStateException("generation of group " + group.index + " on " + group.server
-                                + " failed: " + error.getMessage(), error);
-                        changed.signalAll();
-                        return;
-                    }
-                    toRestart.add(group);
-                    regenerated++;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
-                LOG.warn("rollout server {} lost group {} ({}); it is generated again on another server", group.server,
-                        group.index, error.getMessage());
-                source.lost(group.server, error.getMessage());
-            }
-        };
-    }
-
-    /** A server with work outstanding that has been silent for the liveness timeout is probed; if it does not answer, its groups go elsewhere. */
-    private void failHungServers() {
-        List<ServerAddress> silent = new ArrayList<>();
-        locked(() -> {
-            long now = System.nanoTime();
-            inFlight.values().stream().map(f -> f.server).distinct()
-                    .filter(s -> load.silentNanos(s, now) > settings.liveness().toNanos()).forEach(silent::add);
-        });
-        for (ServerAddress s : silent) {
-            if (source.answers(s)) {
-                locked(() -> load.heard(s));
-                continue;
-            }
-            List<InFlightGroup> lost = new ArrayList<>();
-            locked(() -> {
-                for (InFlightGroup f : List.copyOf(inFlight.values())) {
-                    if (f.server.equals(s)) {
-                        release(f);
-                        toRestart.add(f);
-                        regenerated++;
-                        lost.add(f);
-                    }
-                }
-                changed.signalAll();
-            });
-            String why = "silent for " + settings.liveness().toMillis() + " ms with work outstanding and no answer to a probe";
-            LOG.warn("rollout server {} looks hung ({}); its {} group(s) in flight are generated again elsewhere", s, why, lost.size());
-            lost.forEach(f -> f.cancel.run());
-            source.lost(s, why);
-        }
-    }
-
-    /** Takes {@code group} out of the in-flight set and its server's load; the caller holds the lock. */
-    private void release(InFlightGroup group) {
-        inFlight.remove(group.index);
-        load.remove(group.server, (long) (settings.numGenerations() - group.received.size()) * settings.maxTokens());
-    }
-
-    private boolean current(InFlightGroup group) {
-        return inFlight.get(group.index) == group;
-    }
-
-    private int inFlightCompletionsLocked() {
-        return inFlight.values().stream().mapToInt(f -> settings.numGenerations() - f.received.size()).sum();
-    }
-
-    private int readyCompletions() {
-        return ready.size() * settings.numGenerations();
-    }
-
-    private void fail(RuntimeException e) {
-        locked(() -> {
-            failure = e;
-            changed.signalAll();
-        });
-    }
-
-    private void locked(Runnable r) {
-        lock.lock();
-        try {
-            r.run();
-        } finally {
-            lock.unlock();
-        }
     }
 
     @Override
@@ -365,11 +185,6 @@ public final class GroupProducer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<InFlightGroup> open = new ArrayList<>();
-        locked(() -> {
-            open.addAll(inFlight.values());
-            inFlight.clear();
-        });
-        open.forEach(f -> f.cancel.run());
+        outstanding.locked(outstanding::clearInFlight).forEach(f -> f.cancel.run());
     }
 }
