@@ -45,6 +45,10 @@ final class Admission {
         trainerWaiting = waiting;
     }
 
+    boolean trainerWaiting() {
+        return trainerWaiting;
+    }
+
     /** The trainer took its batch for {@code policyVersion}, after waiting for it or not. */
     void taken(long policyVersion, boolean waited) {
         trainerWaiting = false;

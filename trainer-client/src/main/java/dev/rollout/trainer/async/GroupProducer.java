@@ -7,7 +7,9 @@ import dev.rollout.trainer.data.PromptRow;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -64,32 +66,49 @@ public final class GroupProducer implements AutoCloseable {
 
     /**
      * Waits for the oldest {@code groupsPerBatch} ready groups fit for the policy at {@code policyVersion}; a group
-     * too stale for it is dropped, counted, and replaced by the next one ready.
+     * too stale for it is dropped, counted, and replaced by the next one ready. A group still in flight that this
+     * batch is the last one fit for is waited for, up to the liveness timeout, rather than overtaken by groups started
+     * after it (see {@link Outstanding#nextToTake}).
      */
     public ReadyBatch take(long policyVersion) {
         long start = System.nanoTime();
+        long keepSlotsUntil = start + settings.liveness().toNanos();
         int want = settings.budget().groupsPerBatch();
-        List<Group> out = new ArrayList<>();
+        TreeMap<Long, Group> out = new TreeMap<>(); // by ticket, as started
         outstanding.lock();
         try {
             admission.takeStarted(policyVersion);
             outstanding.signal();
             boolean waited = false;
+            boolean gaveUpOnDue = false;
             while (out.size() < want) {
-                if (!outstanding.anyReady() && outstanding.failure == null) {
-                    waited = true;
-                    admission.trainerWaiting(true);
-                    outstanding.signal();
-                }
-                while (!outstanding.anyReady() && outstanding.failure == null) {
-                    outstanding.await(POLL_MILLIS);
-                }
-                admission.trainerWaiting(false);
                 if (outstanding.failure != null) {
                     throw new IllegalStateException("async generation stopped: " + outstanding.failure.getMessage(),
                             outstanding.failure);
                 }
-                Group g = outstanding.pollOldestReady();
+                boolean keepSlots = System.nanoTime() < keepSlotsUntil;
+                if (!keepSlots && !gaveUpOnDue) {
+                    gaveUpOnDue = true;
+                    List<Long> late = outstanding.dueInFlight(settings.budget(), policyVersion);
+                    if (!late.isEmpty()) {
+                        LOG.warn("group(s) {} still in flight after {} ms, the liveness timeout: the batch for version {} "
+                                + "takes later groups, and these will be too stale", late, settings.liveness().toMillis(),
+                                policyVersion);
+                    }
+                }
+                Map.Entry<Long, Group> next = outstanding.nextToTake(settings.budget(), policyVersion,
+                        want - out.size(), keepSlots);
+                if (next == null) {
+                    if (!admission.trainerWaiting()) {
+                        waited = true;
+                        admission.trainerWaiting(true);
+                        outstanding.signal();
+                    }
+                    outstanding.await(POLL_MILLIS);
+                    continue;
+                }
+                admission.trainerWaiting(false);
+                Group g = next.getValue();
                 if (settings.budget().tooStale(policyVersion, g.oldestVersion())) {
                     outstanding.dropped++;
                     LOG.info("dropped group {}: its oldest token is from weight version {}, {} behind the policy's {} "
@@ -98,14 +117,14 @@ public final class GroupProducer implements AutoCloseable {
                     outstanding.signal();
                     continue;
                 }
-                out.add(g);
+                out.put(next.getKey(), g);
                 outstanding.heldByTrainer = out.size();
             }
             outstanding.heldByTrainer = 0;
             admission.taken(policyVersion, waited);
             outstanding.signal();
-            return new ReadyBatch(out, (System.nanoTime() - start) / 1e9, outstanding.readyCompletions(),
-                    outstanding.dropped, outstanding.regenerated);
+            return new ReadyBatch(List.copyOf(out.values()), (System.nanoTime() - start) / 1e9,
+                    outstanding.readyCompletions(), outstanding.dropped, outstanding.regenerated);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.util.concurrent.CancellationException("interrupted while waiting for rollouts");
@@ -114,6 +133,11 @@ public final class GroupProducer implements AutoCloseable {
             admission.trainerWaiting(false);
             outstanding.unlock();
         }
+    }
+
+    /** True while a take is waiting for groups (for tests that act while the trainer waits). */
+    boolean trainerWaiting() {
+        return outstanding.locked(() -> admission.trainerWaiting());
     }
 
     /** Every server in use now holds {@code version} (a push to them finished). */
@@ -170,7 +194,7 @@ public final class GroupProducer implements AutoCloseable {
                 || !admission.admits(outstanding.ahead())) {
             return false;
         }
-        InFlightGroup group = outstanding.start(server, prompts);
+        InFlightGroup group = outstanding.start(server, prompts, admission.published());
         group.cancel = source.start(server, toPrompt.apply(group.row), samplingFor.apply(group.index),
                 admission.published(), new GroupCall(group, outstanding, lostServers, n));
         return true;

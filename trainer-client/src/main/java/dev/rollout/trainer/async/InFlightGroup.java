@@ -16,13 +16,19 @@ final class InFlightGroup {
     final long ticket;
     final PromptRow row;
     final ServerAddress server;
+    /**
+     * The oldest weight version its tokens can come from: what every server in use held when it started. A take
+     * that would leave it for a later batch than the last one fit for that version waits for it instead.
+     */
+    final long floor;
     final List<Completion> received = new ArrayList<>();
     Runnable cancel = () -> { };
 
-    InFlightGroup(long index, long ticket, PromptRow row, ServerAddress server) {
+    InFlightGroup(long index, long ticket, PromptRow row, ServerAddress server, long floor) {
         this.index = index;
         this.ticket = ticket;
         this.row = row;
         this.server = server;
+        this.floor = floor;
     }
 }

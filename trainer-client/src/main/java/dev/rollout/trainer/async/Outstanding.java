@@ -96,14 +96,14 @@ final class Outstanding {
      * Starts the next group on {@code server}: the oldest waiting to start again (keeping its index, so its seeds,
      * but taking the last ticket: it cannot overtake the groups counted ahead of it), else a new prompt.
      */
-    InFlightGroup start(ServerAddress server, Supplier<DrawnPrompt> prompts) {
+    InFlightGroup start(ServerAddress server, Supplier<DrawnPrompt> prompts, long floor) {
         InFlightGroup old = toRestart.poll();
         InFlightGroup group;
         if (old != null) {
-            group = new InFlightGroup(old.index, nextTicket++, old.row, server);
+            group = new InFlightGroup(old.index, nextTicket++, old.row, server, floor);
         } else {
             DrawnPrompt next = prompts.get();
-            group = new InFlightGroup(next.draw(), nextTicket++, next.row(), server);
+            group = new InFlightGroup(next.draw(), nextTicket++, next.row(), server, floor);
         }
         inFlight.put(group.index, group);
         load.add(server, (long) numGenerations * maxTokens);
@@ -163,12 +163,28 @@ final class Outstanding {
         return open;
     }
 
-    boolean anyReady() {
-        return !ready.isEmpty();
+    /**
+     * The group a take for the policy at {@code policyVersion} with {@code slotsLeft} groups still to take takes next,
+     * by ticket, out of the queue; null while it has to wait. A take takes the oldest groups ready, not waiting for
+     * one still in flight unless that group is <em>due</em>: the next batch would be too late for it (admission put
+     * it in this one, and it finished after groups started later). Its slot is then kept, and the take waits for it,
+     * while {@code keepSlotsForDue}. A due group already ready goes first, so it cannot be crowded out.
+     */
+    Map.Entry<Long, Group> nextToTake(StalenessBudget budget, long policyVersion, int slotsLeft, boolean keepSlotsForDue) {
+        for (Map.Entry<Long, Group> e : ready.entrySet()) {
+            if (budget.dueAt(policyVersion, e.getValue().oldestVersion())) {
+                Map.Entry<Long, Group> taken = Map.entry(e.getKey(), e.getValue());
+                ready.remove(e.getKey());
+                return taken;
+            }
+        }
+        long kept = keepSlotsForDue ? dueInFlight(budget, policyVersion).size() : 0;
+        return !ready.isEmpty() && slotsLeft > kept ? ready.pollFirstEntry() : null;
     }
 
-    Group pollOldestReady() {
-        return ready.pollFirstEntry().getValue();
+    /** The groups in flight that a take for the policy at {@code policyVersion} has to wait for. */
+    List<Long> dueInFlight(StalenessBudget budget, long policyVersion) {
+        return inFlight.values().stream().filter(f -> budget.dueAt(policyVersion, f.floor)).map(f -> f.index).sorted().toList();
     }
 
     /** The draws of every group started and not yet taken. */

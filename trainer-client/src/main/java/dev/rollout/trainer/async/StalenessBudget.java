@@ -35,6 +35,14 @@ public record StalenessBudget(int groupsPerBatch, int versionsPerBatch, int maxS
         return Math.max(0, policyVersion - tokenVersion);
     }
 
+    /**
+     * True when a group sampled from {@code oldestVersion} has to be trained in the batch for the policy at
+     * {@code policyVersion}: the next batch's policy would find it too stale.
+     */
+    public boolean dueAt(long policyVersion, long oldestVersion) {
+        return tooStale(policyVersion + versionsPerBatch, oldestVersion);
+    }
+
     /** True when a group sampled from {@code oldestVersion} is too old for the policy at {@code policyVersion}. */
     public boolean tooStale(long policyVersion, long oldestVersion) {
         return staleness(policyVersion, oldestVersion) > maxStaleness;

@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Servers without a model for the producer: each group's completions arrive after the server's delay, the first
  * half of each completion's tokens from the weights held when the group started and the rest from those held when
  * it finishes (as a server that swaps weights under running sequences reports them). A server can be made to fail
- * its groups, to hang (never answer, nor a probe), or to serve a fixed old version.
+ * its groups, to hang (never answer, nor a probe), to serve a fixed old version, or to hold each group until the test
+ * releases it.
  */
 final class FakeGroupSource implements GroupSource {
     static final int TOKENS = 4;
@@ -34,7 +35,19 @@ final class FakeGroupSource implements GroupSource {
         volatile boolean lostFailure = true;
         /** Set: every token of the next group started reports this version (a server that ignored a push). */
         volatile Long staleVersionOnce;
+        /** Set: a group's completions arrive only when the test calls {@link #release} with its seed. */
+        volatile boolean held;
         final List<Long> started = new CopyOnWriteArrayList<>();
+        private final Map<Long, Runnable> waiting = new ConcurrentHashMap<>();
+
+        /** Lets the held group with {@code seed} finish (its completions arrive at once). */
+        void release(long seed) {
+            Runnable finish = waiting.remove(seed);
+            if (finish == null) {
+                throw new IllegalStateException(address + " holds no group with seed " + seed + ": " + started);
+            }
+            finish.run();
+        }
 
         Server(String name, long delayMillis) {
             this.address = new ServerAddress(name, 1);
@@ -72,7 +85,7 @@ final class FakeGroupSource implements GroupSource {
         long startVersion = s.staleVersionOnce != null ? s.staleVersionOnce : version.get();
         boolean stale = s.staleVersionOnce != null;
         s.staleVersionOnce = null;
-        var task = timer.schedule(() -> {
+        Runnable finish = () -> {
             if (s.failWith != null) {
                 listener.failed(s.failWith.asRuntimeException(), s.lostFailure);
                 return;
@@ -87,7 +100,12 @@ final class FakeGroupSource implements GroupSource {
                 listener.completion(c.build());
             }
             listener.done();
-        }, s.delayMillis, TimeUnit.MILLISECONDS);
+        };
+        if (s.held) {
+            s.waiting.put(sampling.getSeed(), finish);
+            return () -> s.waiting.remove(sampling.getSeed());
+        }
+        var task = timer.schedule(finish, s.delayMillis, TimeUnit.MILLISECONDS);
         return () -> task.cancel(false);
     }
 

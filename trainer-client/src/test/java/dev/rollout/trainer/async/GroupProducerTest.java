@@ -12,6 +12,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -52,21 +56,9 @@ class GroupProducerTest {
 
     /** Runs {@code steps} generation batches, each trained for {@code trainMillis}; returns the staleness of each. */
     private List<Long> train(int steps, long trainMillis) throws InterruptedException {
-        return train(steps, trainMillis, false);
-    }
-
-    /**
-     * {@code settle}: before each take, wait until no group is in flight, so that the take sees every group started
-     * ready and takes them in start order (a take takes the oldest groups ready, so one that finishes a moment late
-     * is trained a batch later, which a test of something else should not depend on).
-     */
-    private List<Long> train(int steps, long trainMillis, boolean settle) throws InterruptedException {
         List<Long> staleness = new ArrayList<>();
         long version = START;
         for (int step = 0; step < steps; step++) {
-            if (settle) {
-                settle();
-            }
             ReadyBatch batch = producer.take(version);
             assertEquals(GROUPS_PER_BATCH, batch.groups().size());
             List<dev.rollout.proto.v1.Completion> all = new ArrayList<>();
@@ -74,18 +66,35 @@ class GroupProducerTest {
             staleness.add(Staleness.of(all, version).max());
             Thread.sleep(trainMillis);
             version++;
-            source.version.set(version); // the push reached the servers
-            producer.published(version);
+            publish(version); // the push reached the servers
         }
         return staleness;
     }
 
-    /** Waits (up to 10 s) until no group is in flight. */
-    private void settle() throws InterruptedException {
+    /** Waits (up to 10 s) until {@code server} has been sent {@code count} groups. */
+    private static void awaitStarted(FakeGroupSource.Server server, int count) throws InterruptedException {
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (producer.inFlightCompletions() > 0 && System.nanoTime() < until) {
-            Thread.sleep(10);
+        while (server.started.size() < count && System.nanoTime() < until) {
+            Thread.sleep(5);
         }
+        assertEquals(count, server.started.size(), "groups sent to " + server.address + ": " + server.started);
+    }
+
+    /** Waits (up to 10 s) until {@code take} returned or is waiting inside the producer. */
+    private void awaitWaitingOrDone(Future<ReadyBatch> take) throws InterruptedException {
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!take.isDone() && !producer.trainerWaiting() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+    }
+
+    private void publish(long version) {
+        source.version.set(version);
+        producer.published(version);
+    }
+
+    private static List<Long> indices(ReadyBatch batch) {
+        return batch.groups().stream().map(Group::index).toList();
     }
 
     @Test
@@ -105,6 +114,75 @@ class GroupProducerTest {
         List<Long> staleness = train(8, 0);
 
         assertTrue(staleness.stream().allMatch(s -> s <= 1), "staleness per batch " + staleness);
+        assertEquals(0, producer.take(START + 8).droppedGroups(), "a group finishing late is waited for, not dropped");
+    }
+
+    @Test
+    void aGroupStillInFlightIsWaitedForInTheLastBatchFitForItNotOvertakenAndDropped() throws Exception {
+        // max_staleness 1, two groups a batch: groups 0 and 1 are admitted for the first batch, and 2 and 3 for the
+        // second while the trainer waits for the first; every group finishes only when the test releases it
+        FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
+        server.held = true;
+        producer(1, Duration.ofSeconds(30), server);
+        ExecutorService trainer = Executors.newSingleThreadExecutor();
+        try {
+            Future<ReadyBatch> first = trainer.submit(() -> producer.take(START));
+            awaitStarted(server, 4);
+            // group 0 is late; the second batch still fits it (1 version past its weights), so the first take may
+            // take groups started after it
+            server.release(1);
+            server.release(2);
+            assertEquals(List.of(1L, 2L), indices(first.get(10, TimeUnit.SECONDS)));
+            publish(START + 1);
+            awaitStarted(server, 6); // groups 4 and 5, from version 2
+            server.release(3);
+            server.release(4);
+            server.release(5);
+
+            // the second batch is group 0's last (the third is 2 versions past its weights): its take waits for it
+            // rather than take groups 4 or 5, which fit the third
+            Future<ReadyBatch> second = trainer.submit(() -> producer.take(START + 1));
+            awaitWaitingOrDone(second);
+            server.release(0);
+            ReadyBatch batch = second.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(0L, 3L), indices(batch), "group 0 in the last batch fit for it, with the oldest ready");
+            publish(START + 2);
+            ReadyBatch third = producer.take(START + 2);
+
+            assertEquals(List.of(4L, 5L), indices(third));
+            assertEquals(0, third.droppedGroups(), "no group was dropped");
+        } finally {
+            trainer.shutdownNow();
+        }
+    }
+
+    @Test
+    void aTakeWaitsForADueGroupNoLongerThanTheLivenessTimeout() throws Exception {
+        // as above, but group 0 never finishes: the second take gives up on it after the liveness timeout and takes
+        // later groups; group 0, if it ever came, would be dropped as too stale
+        FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
+        server.held = true;
+        producer(1, Duration.ofMillis(300), server);
+        ExecutorService trainer = Executors.newSingleThreadExecutor();
+        try {
+            Future<ReadyBatch> first = trainer.submit(() -> producer.take(START));
+            awaitStarted(server, 4);
+            server.release(1);
+            server.release(2);
+            first.get(10, TimeUnit.SECONDS);
+            publish(START + 1);
+            awaitStarted(server, 6);
+            server.release(3);
+            server.release(4);
+            server.release(5);
+
+            ReadyBatch batch = producer.take(START + 1);
+
+            assertEquals(List.of(3L, 4L), indices(batch));
+            assertTrue(batch.waitSeconds() >= 0.3, "waited " + batch.waitSeconds() + " s for group 0 first");
+        } finally {
+            trainer.shutdownNow();
+        }
     }
 
     @Test
@@ -172,7 +250,8 @@ class GroupProducerTest {
     void groupsGoToTheServerWithTheFewestTokensInFlight() throws Exception {
         FakeGroupSource.Server busy = new FakeGroupSource.Server("busy", 60_000);
         FakeGroupSource.Server free = new FakeGroupSource.Server("free", 0);
-        producer(2, Duration.ofSeconds(30), busy, free);
+        // max_staleness 4: the busy server's group is not yet due in the third batch, so no take waits for it
+        producer(4, Duration.ofSeconds(30), busy, free);
 
         train(3, 0);
 
@@ -188,11 +267,10 @@ class GroupProducerTest {
         FakeGroupSource.Server healthy = new FakeGroupSource.Server("healthy", 0);
         producer(2, Duration.ofSeconds(30), dying, healthy);
 
-        List<Long> staleness = train(4, 0, true);
+        List<Long> staleness = train(4, 0);
 
         assertEquals(4, staleness.size());
         assertEquals(List.of(dying.address), source.lost.stream().distinct().toList());
-        settle();
         ReadyBatch next = producer.take(START + 4);
         assertTrue(next.regeneratedGroups() >= 1 && next.regeneratedGroups() <= dying.started.size(),
                 "groups the dead server held were generated again: " + next.regeneratedGroups() + " of " + dying.started);

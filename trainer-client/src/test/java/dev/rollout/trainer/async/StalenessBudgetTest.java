@@ -35,4 +35,14 @@ class StalenessBudgetTest {
         assertFalse(budget.tooStale(12, 10));
         assertTrue(budget.tooStale(13, 10));
     }
+
+    @Test
+    void aGroupIsDueInTheLastBatchWhosePolicyItFits() {
+        // max_staleness 2: a group from version 10 fits the policies at 11 and 12, not 13
+        assertFalse(budget.dueAt(11, 10));
+        assertTrue(budget.dueAt(12, 10));
+        StalenessBudget twoSteps = new StalenessBudget(8, 2, 2);
+        assertFalse(twoSteps.dueAt(9, 10), "the batch after, at 11, still fits");
+        assertTrue(twoSteps.dueAt(11, 10), "the batch after is at 13");
+    }
 }
