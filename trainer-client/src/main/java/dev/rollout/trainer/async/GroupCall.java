@@ -1,5 +1,6 @@
 package dev.rollout.trainer.async;
 
+import dev.rollout.proto.v1.Completion;
 import dev.rollout.proto.v1.FinishReason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +26,7 @@ final class GroupCall implements GroupSource.Listener {
     }
 
     @Override
-    public void completion(dev.rollout.proto.v1.Completion c) {
+    public void completion(Completion c) {
         outstanding.locked(() -> {
             if (outstanding.current(group)) {
                 outstanding.received(group, c);
@@ -67,13 +68,14 @@ final class GroupCall implements GroupSource.Listener {
                 outstanding.signal();
                 return false;
             }
+            lostServers.exclude(group.server); // before the restart: it must not go back there
             outstanding.restart(group);
             return true;
         });
         if (restarted) {
             LOG.warn("rollout server {} lost group {} ({}); it is generated again on another server", group.server,
                     group.index, error.getMessage());
-            lostServers.lost(group.server, error.getMessage());
+            lostServers.tell(group.server, error.getMessage());
         }
     }
 }

@@ -165,10 +165,12 @@ public final class GroupProducer implements AutoCloseable {
     private void run() {
         try {
             while (running) {
-                List<ServerAddress> servers = source.available();
+                long listing = outstanding.locked(lostServers::listingStarts);
+                List<ServerAddress> listed = source.available();
                 lostServers.failHungServers();
                 outstanding.lock();
                 try {
+                    List<ServerAddress> servers = lostServers.usable(listed, listing);
                     while (running && outstanding.failure == null && startOne(servers)) {
                         // keep starting groups while the budget and a server allow
                     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * half of each completion's tokens from the weights held when the group started and the rest from those held when
  * it finishes (as a server that swaps weights under running sequences reports them). A server can be made to fail
  * its groups, to hang (never answer, nor a probe), to serve a fixed old version, or to hold each group until the test
- * releases it.
+ * releases it; telling the source a server is lost can be made to wait, as the remote source does through a push.
  */
 final class FakeGroupSource implements GroupSource {
     static final int TOKENS = 4;
@@ -58,6 +59,8 @@ final class FakeGroupSource implements GroupSource {
     final List<Server> servers;
     final AtomicLong version = new AtomicLong();
     final List<ServerAddress> lost = new CopyOnWriteArrayList<>();
+    /** {@link #lost} waits for this to open before it marks the server down. */
+    volatile CountDownLatch lostGate = new CountDownLatch(0);
     private final Map<ServerAddress, Boolean> down = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
 
@@ -117,6 +120,11 @@ final class FakeGroupSource implements GroupSource {
     @Override
     public void lost(ServerAddress server, String why) {
         lost.add(server);
+        try {
+            lostGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         down.put(server, true);
     }
 
