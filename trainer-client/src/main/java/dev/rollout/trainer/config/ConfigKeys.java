@@ -190,7 +190,7 @@ final class ConfigKeys {
             positive("rollout.retry_max_backoff_seconds", 20.0, 0.0, "Longest retry delay."),
             positive("rollout.request_timeout_seconds", 1800.0, 0.0, "Deadline of one generation call; a large batch can take minutes."),
             positive("rollout.liveness_timeout_seconds", 30.0, 0.0,
-                    "A server that does not answer a GetModelInfo probe within this while a generation call to it is outstanding is treated as down and its work goes to the others (a hung server)."),
+                    "A server silent this long while a generation call to it is outstanding is probed with GetModelInfo; one that does not answer is treated as down and its work goes to the others (a hung server). In async mode, also the longest a take waits for a group in flight that its batch is the last one fit for."),
             integer("rollout.sync_chunk_bytes", 4 * 1024 * 1024 - 64 * 1024, 1024,
                     "Largest tensor chunk per message when pushing weights (under gRPC's 4 MiB message limit)."),
 
