@@ -49,28 +49,39 @@ class GroupProducerTest {
         assertEquals(0, h.producer.take(START + 8).droppedGroups(), "a group finishing late is waited for, not dropped");
     }
 
-    @Test
-    void aGroupStillInFlightIsWaitedForInTheLastBatchFitForItNotOvertakenAndDropped() throws Exception {
-        // max_staleness 1, two groups a batch: groups 0 and 1 are admitted for the first batch, and 2 and 3 for the
-        // second while the trainer waits for the first; every group finishes only when the test releases it
+    /**
+     * max_staleness 1, two groups a batch, every group finishing only when the test releases it: groups 0 and 1 are
+     * admitted for the first batch, and 2 and 3 for the second while the trainer waits for the first. Group 0 is late:
+     * the second batch still fits it (1 version past its weights), so the first take may take 1 and 2, started after
+     * it. Then groups 4 and 5 start from version 2, and all but group 0 finish. Returns the held server.
+     */
+    private FakeGroupSource.Server groupZeroLateForTheFirstBatch(Duration liveness) throws Exception {
         FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
         server.held = true;
-        h.start(1, Duration.ofSeconds(30), server);
+        h.start(1, liveness, server);
         ExecutorService trainer = Executors.newSingleThreadExecutor();
         try {
             Future<ReadyBatch> first = trainer.submit(() -> h.producer.take(START));
             h.awaitStarted(server, 4);
-            // group 0 is late; the second batch still fits it (1 version past its weights), so the first take may
-            // take groups started after it
             server.release(1);
             server.release(2);
             assertEquals(List.of(1L, 2L), indices(first.get(10, TimeUnit.SECONDS)));
-            h.publish(START + 1);
-            h.awaitStarted(server, 6); // groups 4 and 5, from version 2
-            server.release(3);
-            server.release(4);
-            server.release(5);
+        } finally {
+            trainer.shutdownNow();
+        }
+        h.publish(START + 1);
+        h.awaitStarted(server, 6);
+        server.release(3);
+        server.release(4);
+        server.release(5);
+        return server;
+    }
 
+    @Test
+    void aGroupStillInFlightIsWaitedForInTheLastBatchFitForItNotOvertakenAndDropped() throws Exception {
+        FakeGroupSource.Server server = groupZeroLateForTheFirstBatch(Duration.ofSeconds(30));
+        ExecutorService trainer = Executors.newSingleThreadExecutor();
+        try {
             // the second batch is group 0's last (the third is 2 versions past its weights): its take waits for it
             // rather than take groups 4 or 5, which fit the third
             Future<ReadyBatch> second = trainer.submit(() -> h.producer.take(START + 1));
@@ -90,31 +101,14 @@ class GroupProducerTest {
 
     @Test
     void aTakeWaitsForADueGroupNoLongerThanTheLivenessTimeout() throws Exception {
-        // as above, but group 0 never finishes: the second take gives up on it after the liveness timeout and takes
-        // later groups; group 0, if it ever came, would be dropped as too stale
-        FakeGroupSource.Server server = new FakeGroupSource.Server("s", 0);
-        server.held = true;
-        h.start(1, Duration.ofMillis(300), server);
-        ExecutorService trainer = Executors.newSingleThreadExecutor();
-        try {
-            Future<ReadyBatch> first = trainer.submit(() -> h.producer.take(START));
-            h.awaitStarted(server, 4);
-            server.release(1);
-            server.release(2);
-            first.get(10, TimeUnit.SECONDS);
-            h.publish(START + 1);
-            h.awaitStarted(server, 6);
-            server.release(3);
-            server.release(4);
-            server.release(5);
+        // group 0 never finishes: the second take gives up on it after the liveness timeout and takes later groups;
+        // group 0, if it ever came, would be dropped as too stale
+        groupZeroLateForTheFirstBatch(Duration.ofMillis(300));
 
-            ReadyBatch batch = h.producer.take(START + 1);
+        ReadyBatch batch = h.producer.take(START + 1);
 
-            assertEquals(List.of(3L, 4L), indices(batch));
-            assertTrue(batch.waitSeconds() >= 0.3, "waited " + batch.waitSeconds() + " s for group 0 first");
-        } finally {
-            trainer.shutdownNow();
-        }
+        assertEquals(List.of(3L, 4L), indices(batch));
+        assertTrue(batch.waitSeconds() >= 0.3, "waited " + batch.waitSeconds() + " s for group 0 first");
     }
 
     @Test
