@@ -92,8 +92,8 @@ public final class GroupProducer implements AutoCloseable {
                     List<Long> late = outstanding.dueInFlight(settings.budget(), policyVersion);
                     if (!late.isEmpty()) {
                         LOG.warn("group(s) {} still in flight after {} ms, the liveness timeout: the batch for version {} "
-                                + "takes later groups, and these will be too stale", late, settings.liveness().toMillis(),
-                                policyVersion);
+                                + "takes later groups; these arrive too stale (unless lost and started again)", late,
+                                settings.liveness().toMillis(), policyVersion);
                     }
                 }
                 Map.Entry<Long, Group> next = outstanding.nextToTake(settings.budget(), policyVersion,
