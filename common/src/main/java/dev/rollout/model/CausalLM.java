@@ -19,12 +19,13 @@ import java.util.List;
  * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
  *
  * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
- * {@link PagedAttentionContext}). A serving step on the CPU keeps the residual stream in a Java array and runs the
- * norms, residual adds and SwiGLU there ({@link CpuLayerMath}) instead of as a dozen small tensor ops per layer; the
- * projections and attention are the same in both. Weights are replaced between steps with {@link #setWeights}. In the bf16 serving mode
- * ({@link #serveInBf16}) the projections and the LM head of serving steps with few rows run over a bf16 copy of their
- * weights ({@link Bf16Weights}); training never does. With a LoRA adapter
- * ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the frozen base projection.
+ * {@link PagedAttentionContext}). A serving step of up to {@link CpuLayerMath#MAX_ROWS} rows on the CPU keeps the
+ * residual stream in a Java array and runs the norms, residual adds and SwiGLU there ({@link CpuLayerMath}) instead of
+ * as a dozen small tensor ops per layer; the projections and attention are the same in both. Weights are replaced
+ * between steps with {@link #setWeights}. In the bf16 serving mode ({@link #serveInBf16}) the projections and the LM
+ * head of serving steps with few rows run over a bf16 copy of their weights ({@link Bf16Weights}); training never
+ * does. With a LoRA adapter ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the
+ * frozen base projection.
  */
 public final class CausalLM implements AutoCloseable {
     private final ModelConfig config;
@@ -112,7 +113,7 @@ public final class CausalLM implements AutoCloseable {
             p.countForward();
         }
         float eps = (float) config.rmsNormEps();
-        if (ctx instanceof PagedAttentionContext && onCpu(w) && !JniUtils.isGradMode()) {
+        if (ctx instanceof PagedAttentionContext && t <= CpuLayerMath.MAX_ROWS && onCpu(w) && !JniUtils.isGradMode()) {
             return servingForwardOnCpu(w, p, a, tokenIds, positions, ctx, t, caller);
         }
         // Every temporary, including views of the weights, dies with its layer's scope, the residual stream passed on
@@ -142,7 +143,7 @@ public final class CausalLM implements AutoCloseable {
     }
 
     /**
-     * {@link #forward} for a serving step on the CPU: the residual stream, the norms, the residual adds and SwiGLU in
+     * {@link #forward} for a serving step of few rows on the CPU: the residual stream, the norms, the residual adds and SwiGLU in
      * Java arrays ({@link CpuLayerMath}), the projections and attention as in the tensor forward. Whichever attention
      * backend runs, the rest of the step is this same code, so the backends compute the same bits outside attention.
      */

@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The element-wise parts of a decoder layer (RMSNorm, the residual add, SwiGLU) over row-major Java arrays, for CPU
- * serving steps ({@link CausalLM}): as tensor ops they are a dozen small libtorch calls per layer, each costing more in
+ * serving steps of few rows ({@link CausalLM}): as tensor ops they are a dozen small libtorch calls per layer, each costing more in
  * dispatch (and, for the norm's mean, in waking libtorch's threads) than its arithmetic at decode sizes.
  *
  * <p>Each row is computed on its own, in one fixed order (lane-wise IEEE operations and a lane-order sum), so a row's
@@ -14,6 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
  * from libtorch's ops in the last bits; both attention backends run this same code, so they still agree.
  */
 final class CpuLayerMath {
+    /**
+     * Steps of up to this many rows (decode batches) run here; larger ones (prefill chunks) keep libtorch's ops, which
+     * use every core and do not start in the interpreter: the first 1,024-row prefill through this code took 2.4 s
+     * before the JIT had compiled it (docs/benchmarks.md).
+     */
+    static final int MAX_ROWS = 64;
+
     private static final VectorSpecies<Float> LANES = VectorMath.LANES;
     private static final int L = LANES.length();
 
