@@ -6,7 +6,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.rollout.lora.LoraAdapter;
 import dev.rollout.lora.LoraTarget;
 import java.util.List;
@@ -17,10 +19,13 @@ import java.util.List;
  * output projection, RMSNorm and a fused SwiGLU MLP; a final RMSNorm and the LM head.
  *
  * <p>The same code serves training (with {@link DenseCausalContext}, under autograd) and serving (with
- * {@link PagedAttentionContext}). Weights are replaced between steps with {@link #setWeights}. In the bf16 serving mode
- * ({@link #serveInBf16}) the projections and the LM head of serving steps with few rows run over a bf16 copy of their
- * weights ({@link Bf16Weights}); training never does. With a LoRA adapter
- * ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the frozen base projection.
+ * {@link PagedAttentionContext}). A serving step of up to {@link CpuLayerMath#MAX_ROWS} rows on the CPU keeps the
+ * residual stream in a Java array and runs the norms, residual adds and SwiGLU there ({@link CpuLayerMath}) instead of
+ * as a dozen small tensor ops per layer; the projections and attention are the same in both. Weights are replaced
+ * between steps with {@link #setWeights}. In the bf16 serving mode ({@link #serveInBf16}) the projections and the LM
+ * head of serving steps with few rows run over a bf16 copy of their weights ({@link Bf16Weights}); training never
+ * does. With a LoRA adapter ({@link #setAdapter}) each targeted projection adds the adapter's low-rank term to the
+ * frozen base projection.
  */
 public final class CausalLM implements AutoCloseable {
     private final ModelConfig config;
@@ -108,6 +113,9 @@ public final class CausalLM implements AutoCloseable {
             p.countForward();
         }
         float eps = (float) config.rmsNormEps();
+        if (ctx instanceof PagedAttentionContext && t <= CpuLayerMath.MAX_ROWS && onCpu(w) && !JniUtils.isGradMode()) {
+            return servingForwardOnCpu(w, p, a, tokenIds, positions, ctx, t, caller);
+        }
         // Every temporary, including views of the weights, dies with its layer's scope, the residual stream passed on
         // to the next layer; autograd keeps what backward needs.
         try (NDScope scope = new NDScope()) {
@@ -130,15 +138,73 @@ public final class CausalLM implements AutoCloseable {
         }
     }
 
+    private static boolean onCpu(ModelWeights w) {
+        return "cpu".equals(w.embed().getDevice().getDeviceType());
+    }
+
+    /**
+     * {@link #forward} for a serving step of few rows on the CPU: the residual stream, the norms, the residual adds and SwiGLU in
+     * Java arrays ({@link CpuLayerMath}), the projections and attention as in the tensor forward. Whichever attention
+     * backend runs, the rest of the step is this same code, so the backends compute the same bits outside attention.
+     */
+    private NDArray servingForwardOnCpu(ModelWeights w, Bf16Weights p, LoraAdapter a, NDArray tokenIds,
+            NDArray positions, AttentionContext ctx, long t, NDManager caller) {
+        float eps = (float) config.rmsNormEps();
+        int hidden = config.hiddenSize();
+        try (NDScope scope = new NDScope()) {
+            float[] x = w.embed().get(new NDIndex("{}", tokenIds)).toFloatArray();
+            RotaryEmbedding.Rotation rotation = rope.at(positions);
+            for (int i = 0; i < w.layers().size(); i++) {
+                try (NDScope layerScope = new NDScope()) {
+                    ModelWeights.Layer l = w.layers().get(i);
+                    Bf16Weights.Layer bl = p == null ? null : p.layer(i);
+                    NDManager m = tokenIds.getManager();
+                    NDArray normed = m.create(CpuLayerMath.rmsNorm(x, l.inputNorm().toFloatArray(), eps),
+                            new Shape(t, hidden));
+                    NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, normed, t), rotation);
+                    CpuLayerMath.addInPlace(x, project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o())
+                            .toFloatArray());
+                    normed = m.create(CpuLayerMath.rmsNorm(x, l.postNorm().toFloatArray(), eps), new Shape(t, hidden));
+                    float[] gateUp = project(a, i, LoraTarget.GATE_UP, normed, l.gateUp(),
+                            bl == null ? null : bl.gateUp()).toFloatArray();
+                    int inter = config.intermediateSize();
+                    NDArray act = m.create(CpuLayerMath.swiglu(gateUp, inter), new Shape(t, inter));
+                    CpuLayerMath.addInPlace(x, project(a, i, LoraTarget.DOWN, act, l.down(),
+                            bl == null ? null : bl.down()).toFloatArray());
+                }
+            }
+            NDArray out = caller.create(CpuLayerMath.rmsNorm(x, w.norm().toFloatArray(), eps), new Shape(t, hidden));
+            NDScope.unregister(out);
+            return out;
+        }
+    }
+
     /** {@code bl}: the layer's bf16 projections, or null for libtorch's matmul. */
     private NDArray layer(int i, ModelWeights.Layer l, Bf16Weights.Layer bl, LoraAdapter a, NDArray x,
             RotaryEmbedding.Rotation rotation, AttentionContext ctx, long t) {
+        int inter = config.intermediateSize();
+        float eps = (float) config.rmsNormEps();
+        NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, rmsNorm(x, l.inputNorm(), eps), t), rotation);
+        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o()));
+        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
+                bl == null ? null : bl.gateUp());
+        NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
+        NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
+        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
+                bl == null ? null : bl.down()));
+    }
+
+    /**
+     * The fused q/k/v projection of the input-normed stream as {@code [t, heads + 2 * kvHeads, headDim]}, with the
+     * bias (Qwen2) and the per-head q and k norms (Qwen3) where the model has them.
+     */
+    private NDArray queriesKeysValues(int i, ModelWeights.Layer l, Bf16Weights.Layer bl, LoraAdapter a, NDArray normed,
+            long t) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
-        int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        NDArray qkv = project(a, i, LoraTarget.QKV, rmsNorm(x, l.inputNorm(), eps), l.qkv(), bl == null ? null : bl.qkv());
+        NDArray qkv = project(a, i, LoraTarget.QKV, normed, l.qkv(), bl == null ? null : bl.qkv());
         if (l.qkvBias() != null) {
             qkv = qkv.add(l.qkvBias());
         }
@@ -149,14 +215,7 @@ public final class CausalLM implements AutoCloseable {
             qkv = NDArrays.concat(new NDList(rmsNorm(qkv.get(new NDIndex(":, :{}", heads + kvHeads)), normWeight, eps),
                     qkv.get(new NDIndex(":, {}:", heads + kvHeads))), 1);
         }
-        NDArray attn = ctx.attend(i, qkv, rotation);
-        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o()));
-        NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
-                bl == null ? null : bl.gateUp());
-        NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
-        NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
-        return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
-                bl == null ? null : bl.down()));
+        return qkv;
     }
 
     /**

@@ -126,6 +126,31 @@ class CausalLMTest {
     }
 
     /**
+     * A prefill of more rows than {@link CpuLayerMath#MAX_ROWS} runs the norms and SwiGLU as tensor ops, the decode
+     * steps after it in Java: a cache written by the one and read by the other still matches the dense forward.
+     */
+    @ParameterizedTest
+    @MethodSource("families")
+    void aLongPrefillOnTensorOpsThenDecodeStepsInJavaMatchTheDenseForward(ModelConfig c) {
+        List<HostTensor> host = TestModels.randomWeights(c, 17, 0.2);
+        int prompt = CpuLayerMath.MAX_ROWS + 6;
+        int[] a = tokens(c, prompt + 4, 9);
+        int[] table = new int[(a.length + 3) / 4];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = table.length - 1 - i;
+        }
+        try (ModelWeights w = ModelWeights.fromHost(c, TestModels.mapOf(host), manager); CausalLM model = new CausalLM(c, w)) {
+            float[][] full = denseLogits(model, a);
+            KvCache cache = new KvCache(c, table.length, 4, manager);
+            double worst = step(model, cache, List.of(new Part(a, 0, prompt, table)), full);
+            for (int p = prompt; p < a.length; p++) {
+                worst = Math.max(worst, step(model, cache, List.of(new Part(a, p, 1, table)), full));
+            }
+            assertTrue(worst <= 1e-4, "max abs difference " + worst);
+        }
+    }
+
+    /**
      * The bf16 serving mode rounds the projections in place, so the dense fp32 forward over the same weights is its
      * reference: paged steps of few rows (over the bf16 copy) and of many (libtorch's GEMM) both match it.
      */

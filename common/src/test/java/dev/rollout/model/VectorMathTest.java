@@ -62,17 +62,19 @@ class VectorMathTest {
      */
     @Test
     void interpretedAndCompiledCodeGiveTheSameBits() throws IOException, InterruptedException {
-        String interpreted = fingerprintInChildJvm(List.of("-Xint"), 0);
-        String compiled = fingerprintInChildJvm(List.of("-XX:-TieredCompilation", "-XX:-BackgroundCompilation"), 3_000);
+        String interpreted = fingerprintInChildJvm(Fingerprint.class, List.of("-Xint"), 0);
+        String compiled = fingerprintInChildJvm(Fingerprint.class,
+                List.of("-XX:-TieredCompilation", "-XX:-BackgroundCompilation"), 3_000);
         assertEquals(interpreted, compiled);
     }
 
-    private static String fingerprintInChildJvm(List<String> jvmFlags, int warmUpCalls)
+    /** The last line that {@code main}'s class prints when run with {@code warmUpCalls} in a JVM with {@code jvmFlags}. */
+    static String fingerprintInChildJvm(Class<?> main, List<String> jvmFlags, int warmUpCalls)
             throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(jvmFlags);
         command.addAll(List.of("--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                Fingerprint.class.getName(), Integer.toString(warmUpCalls)));
+                main.getName(), Integer.toString(warmUpCalls)));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertEquals(0, p.waitFor(), output);
