@@ -176,27 +176,54 @@ public final class LoraAdapter implements AutoCloseable {
      * or {@code y} itself when none is targeted. Dropout acts only while autograd records, i.e. in the training
      * forward, as PEFT's does in train mode; scoring and generation see the adapter without it.
      *
+     * <p>Without dropout the modules share their input, so their A's go through one matmul ({@code x [A_q; A_k;
+     * A_v]^T}): one pass over x instead of one per module, forward and backward. The scale multiplies the rank-r
+     * product, not the module's output, r columns instead of the output's (the same value: a product of three
+     * factors, exact for PEFT's usual power-of-two scales).
+     *
      * @param group the modules whose outputs the fused projection concatenates ({@link LoraTarget#QKV}, ...)
      */
     public NDArray addTo(int layer, List<LoraTarget> group, NDArray x, NDArray y) {
         Map<LoraTarget, NDArray[]> adapted = layers.get(layer);
-        if (group.stream().noneMatch(adapted::containsKey)) {
+        List<LoraTarget> targeted = group.stream().filter(adapted::containsKey).toList();
+        if (targeted.isEmpty()) {
             return y;
         }
-        long rows = x.getShape().get(0);
         boolean drop = config.dropout() > 0 && JniUtils.isGradMode();
+        List<NDArray> down; // per targeted module: scale · in A^T, [R, r]
+        if (drop) {
+            down = new ArrayList<>(targeted.size());
+            for (LoraTarget t : targeted) {
+                // each module its own mask, as each of PEFT's modules has its own nn.Dropout
+                down.add(scaled(dropout(x).matMul(adapted.get(t)[0].transpose())));
+            }
+        } else if (targeted.size() == 1) {
+            down = List.of(scaled(x.matMul(adapted.get(targeted.get(0))[0].transpose())));
+        } else {
+            NDList as = new NDList();
+            long[] starts = new long[targeted.size() - 1];
+            for (int k = 0; k < targeted.size(); k++) {
+                as.add(adapted.get(targeted.get(k))[0]);
+                if (k > 0) {
+                    starts[k - 1] = (long) k * config.r();
+                }
+            }
+            down = scaled(x.matMul(NDArrays.concat(as).transpose())).split(starts, 1);
+        }
+        long rows = x.getShape().get(0);
         NDList parts = new NDList();
+        int next = 0;
         for (LoraTarget t : group) {
             NDArray[] ab = adapted.get(t);
-            if (ab == null) {
-                parts.add(x.getManager().zeros(new Shape(rows, t.outFeatures(model)), x.getDataType(), x.getDevice()));
-                continue;
-            }
-            NDArray in = drop ? dropout(x) : x;
-            // Not DJL's mul(Number): autograd keeps the scale for backward, and DJL's would be freed by the GC.
-            parts.add(Scalars.mul(in.matMul(ab[0].transpose()).matMul(ab[1].transpose()), config.scale()));
+            parts.add(ab == null ? x.getManager().zeros(new Shape(rows, t.outFeatures(model)), x.getDataType(), x.getDevice())
+                    : down.get(next++).matMul(ab[1].transpose()));
         }
         return y.add(parts.size() == 1 ? parts.head() : NDArrays.concat(parts, -1));
+    }
+
+    /** Not DJL's mul(Number): autograd keeps the scale for backward, and DJL's would be freed by the GC. */
+    private NDArray scaled(NDArray h) {
+        return Scalars.mul(h, config.scale());
     }
 
     /** torch's dropout, as PEFT's {@code nn.Dropout}: zeroes each input with probability p, scales the rest by 1/(1-p). */

@@ -188,8 +188,10 @@ public final class CausalLM implements AutoCloseable {
         NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o()));
         NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
                 bl == null ? null : bl.gateUp());
-        NDArray gate = gateUp.get(new NDIndex(":, :{}", inter));
-        NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
+        // a split, not two slices: under autograd each slice's backward zero-fills a [T, 2·inter] gradient
+        NDList gateAndUp = gateUp.split(new long[] {inter}, 1);
+        NDArray gate = gateAndUp.get(0);
+        NDArray up = gateAndUp.get(1);
         return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
                 bl == null ? null : bl.down()));
     }

@@ -63,14 +63,22 @@ public final class DenseCausalContext implements AttentionContext {
             Segment s = segments.get(0);
             return attend(q, k, v, s.rows(), s.seqLen(), mask(q, rotation, s.seqLen()));
         }
-        List<NDArray> outputs = new ArrayList<>(segments.size());
+        // One split per tensor, not a slice per segment: a slice's backward writes its gradient into a zeroed tensor
+        // of the whole input, so per-segment slices cost segments × tokens in zeroing, copying and summing gradients;
+        // a split's backward concatenates the segments' gradients once.
+        long[] starts = new long[segments.size() - 1];
         long offset = 0;
-        for (Segment s : segments) {
-            long end = offset + (long) s.rows() * s.seqLen();
-            NDIndex rows = new NDIndex("{}:{}", offset, end);
-            outputs.add(attend(q.get(rows), k.get(rows), v.get(rows), s.rows(), s.seqLen(),
-                    mask(q, rotation, s.seqLen())));
-            offset = end;
+        for (int i = 0; i < starts.length; i++) {
+            offset += (long) segments.get(i).rows() * segments.get(i).seqLen();
+            starts[i] = offset;
+        }
+        NDList qs = q.split(starts, 0);
+        NDList ks = k.split(starts, 0);
+        NDList vs = v.split(starts, 0);
+        List<NDArray> outputs = new ArrayList<>(segments.size());
+        for (int i = 0; i < segments.size(); i++) {
+            Segment s = segments.get(i);
+            outputs.add(attend(qs.get(i), ks.get(i), vs.get(i), s.rows(), s.seqLen(), mask(q, rotation, s.seqLen())));
         }
         return NDArrays.concat(new NDList(outputs));
     }

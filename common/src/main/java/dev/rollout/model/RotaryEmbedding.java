@@ -146,8 +146,9 @@ public final class RotaryEmbedding implements AutoCloseable {
                     a.attach(owner());
                 }
             }
-            int half = headDim / 2;
-            NDArray rotated = NDArrays.concat(new NDList(x.get(new NDIndex("..., {}:", half)), x.get(new NDIndex("..., :{}", half))), -1);
+            // splits, not slices: under autograd a slice's backward zero-fills a tensor of the whole input
+            NDList halves = x.split(2, x.getShape().dimension() - 1);
+            NDArray rotated = NDArrays.concat(new NDList(halves.get(1), halves.get(0)), -1);
             return x.mul(cosRows).add(rotated.mul(signedSinRows));
         }
 
@@ -156,9 +157,9 @@ public final class RotaryEmbedding implements AutoCloseable {
          * headDim] and v [T, kvHeads, headDim], with tensor ops: q and k are rotated together.
          */
         public NDList split(NDArray qkv) {
-            NDArray qk = apply(qkv.get(new NDIndex(":, :{}", numHeads + numKvHeads)));
-            return new NDList(qk.get(new NDIndex(":, :{}", numHeads)), qk.get(new NDIndex(":, {}:", numHeads)),
-                    qkv.get(new NDIndex(":, {}:", numHeads + numKvHeads)));
+            NDList qkAndV = qkv.split(new long[] {numHeads + numKvHeads}, 1);
+            NDList qk = apply(qkAndV.get(0)).split(new long[] {numHeads}, 1);
+            return new NDList(qk.get(0), qk.get(1), qkAndV.get(1));
         }
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.DenseCausalContext;
@@ -18,10 +17,8 @@ import dev.rollout.trainer.config.LossType;
 import dev.rollout.trainer.loss.PolicyLoss;
 import dev.rollout.trainer.loss.TokenLogProbs;
 import dev.rollout.weights.HostTensor;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,7 +34,7 @@ class PackedScoringTest {
     private static final Map<String, HostTensor> WEIGHTS = TestModels.mapOf(TestModels.randomWeights(CONFIG, 5, 0.08));
     /** Long-tailed lengths as RL produces them, an empty completion among them, in no particular order. */
     private static final int[] COMPLETION_LENGTHS = {3, 41, 1, 7, 0, 12, 2, 64, 5, 9, 18, 1};
-    private static final List<Policy.Sequence> ROWS = rows();
+    private static final List<Policy.Sequence> ROWS = ScoringFixtures.rows(CONFIG, COMPLETION_LENGTHS, 3);
     private static final float[] ADVANTAGES = {0.9f, -0.4f, -0.5f, 1.2f, 0.3f, -1.1f, 0.6f, -0.2f, 0.05f, -0.7f, 0.4f, 0.8f};
 
     @Test
@@ -49,8 +46,8 @@ class PackedScoringTest {
             TokenLogProbs padded = PaddedScoring.logProbs(model, ROWS, 0.7, manager);
             assertEquals(padded.logProbs().getShape(), packed.logProbs().getShape());
             // padding positions too: they read the same (token 0 after the row's last token) in both layouts
-            assertClose(padded.logProbs().toFloatArray(), packed.logProbs().toFloatArray(), 1e-5, false, "log-probs");
-            assertClose(padded.entropy().toFloatArray(), packed.entropy().toFloatArray(), 1e-5, false, "entropies");
+            ScoringFixtures.assertClose(padded.logProbs().toFloatArray(), packed.logProbs().toFloatArray(), 1e-5, false, "log-probs");
+            ScoringFixtures.assertClose(padded.entropy().toFloatArray(), packed.entropy().toFloatArray(), 1e-5, false, "entropies");
         }
     }
 
@@ -59,9 +56,9 @@ class PackedScoringTest {
     void lossAndGradientsEqualThoseOfOnePaddedBatch(LossType type) {
         BiFunction<TokenLogProbs, NDManager, NDArray> loss = (lp, scope) -> {
             NDArray logp = lp.logProbs();
-            NDArray mask = mask(scope, logp.getShape());
+            NDArray mask = ScoringFixtures.mask(scope, ROWS, logp.getShape());
             // old log-probs a little off the current ones, so that ratios and clipping are not trivially 1
-            NDArray old = logp.stopGradient().add(noise(scope, logp.getShape()));
+            NDArray old = logp.stopGradient().add(ScoringFixtures.noise(scope, logp.getShape()));
             PolicyLoss.Batch batch = new PolicyLoss.Batch(logp, old, logp.stopGradient().sub(0.05f),
                     scope.create(ADVANTAGES), mask, null, lp.entropy());
             return PolicyLoss.compute(batch, new PolicyLoss.Settings(type, ImportanceSamplingLevel.TOKEN, 0.2, 0.28, 0.04, 64), 200, 2).loss();
@@ -71,7 +68,7 @@ class PackedScoringTest {
         assertEquals(padded.loss, packed.loss, 1e-5 * Math.max(1, Math.abs(padded.loss)), "loss");
         assertEquals(padded.gradients.size(), packed.gradients.size());
         for (int i = 0; i < padded.gradients.size(); i++) {
-            assertClose(padded.gradients.get(i), packed.gradients.get(i), 1e-5, true, "gradient of parameter " + i);
+            ScoringFixtures.assertClose(padded.gradients.get(i), packed.gradients.get(i), 1e-5, true, "gradient of parameter " + i);
         }
     }
 
@@ -118,58 +115,6 @@ class PackedScoringTest {
                 value = l.getFloat();
             }
             return new Result(value, weights.parameters().stream().map(p -> p.getGradient().toFloatArray()).toList());
-        }
-    }
-
-    private static List<Policy.Sequence> rows() {
-        SplittableRandom rng = new SplittableRandom(3);
-        List<Policy.Sequence> out = new ArrayList<>();
-        for (int length : COMPLETION_LENGTHS) {
-            int[] prompt = new int[2 + rng.nextInt(5)];
-            for (int i = 0; i < prompt.length; i++) {
-                prompt[i] = 3 + rng.nextInt(CONFIG.vocabSize() - 3);
-            }
-            int[] completion = new int[length];
-            for (int i = 0; i < length; i++) {
-                completion[i] = 3 + rng.nextInt(CONFIG.vocabSize() - 3);
-            }
-            out.add(new Policy.Sequence(prompt, completion));
-        }
-        return out;
-    }
-
-    private static NDArray mask(NDManager scope, Shape shape) {
-        long width = shape.get(1);
-        float[] m = new float[(int) (ROWS.size() * width)];
-        for (int r = 0; r < ROWS.size(); r++) {
-            for (int t = 0; t < ROWS.get(r).completionIds().length; t++) {
-                m[(int) (r * width + t)] = 1f;
-            }
-        }
-        return scope.create(m, shape);
-    }
-
-    /** Deterministic offsets in [-0.25, 0.25), some past the clip range: the same in both layouts. */
-    private static NDArray noise(NDManager scope, Shape shape) {
-        SplittableRandom rng = new SplittableRandom(9);
-        float[] v = new float[(int) shape.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (0.5 * rng.nextDouble() - 0.25);
-        }
-        return scope.create(v, shape);
-    }
-
-    /** |a − b| ≤ tolerance element by element, or (relative) ≤ tolerance · max |a|. */
-    private static void assertClose(float[] expected, float[] actual, double tolerance, boolean relative, String what) {
-        assertEquals(expected.length, actual.length, what + ": sizes");
-        double largest = 0;
-        for (float v : expected) {
-            largest = Math.max(largest, Math.abs(v));
-        }
-        assertTrue(largest > 0, what + ": all zero, nothing compared");
-        double scale = relative ? largest : 1;
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(expected[i], actual[i], tolerance * scale, what + " at " + i);
         }
     }
 }

@@ -22,6 +22,7 @@ import dev.rollout.trainer.optim.GradClip;
 import dev.rollout.trainer.optim.Gradients;
 import dev.rollout.weights.HostTensor;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,18 +35,22 @@ import java.util.SplittableRandom;
  * AdamW), in three layouts interleaved round by round: every weight trained with the rows padded into one batch
  * ({@link PaddedScoring}, the layout before grouping by length), every weight with the policy's grouped layout, and a
  * LoRA adapter (r 16, all linear layers) with the grouped layout. A measurement, not a test: run its main with the
- * test classpath, {@code [preset] [rounds] [rows] [max completion length]} (default {@code 30m 2 64 256}), one libtorch
- * thread unless {@code -Drollout.torch.threads} says otherwise. Round 0 warms up and is not counted.
+ * test classpath, {@code [preset] [rounds] [rows] [max completion length] [layouts]} (default {@code 30m 2 64 256
+ * padded,grouped,grouped+lora}), one libtorch thread unless {@code -Drollout.torch.threads} says otherwise. Parts are
+ * the calling thread's CPU seconds (libtorch runs a one-thread op and the CPU backward on it), independent of how much
+ * of its core the process got; the step's wall time is printed beside them. Round 0 warms up and is not counted.
  */
 public final class TrainerStepBench {
-    private static final String[] PARTS = {"forward", "loss", "backward", "clip", "adamw", "total"};
-    private static final String[] LAYOUTS = {"padded", "grouped", "grouped+lora"};
+    private static final String[] PARTS = {"forward", "loss", "backward", "clip", "adamw", "total", "wall"};
+    private static final String LAYOUTS = "padded,grouped,grouped+lora";
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
         String preset = args.length > 0 ? args[0] : "30m";
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int rowCount = args.length > 2 ? Integer.parseInt(args[2]) : 64;
         int cap = args.length > 3 ? Integer.parseInt(args[3]) : 256;
+        List<String> layouts = List.of((args.length > 4 ? args[4] : LAYOUTS).split(","));
         System.setProperty(TorchThreads.PROPERTY, System.getProperty(TorchThreads.PROPERTY, "1"));
         TorchThreads.configure();
         ModelConfig config = ModelPresets.config(preset);
@@ -68,7 +73,7 @@ public final class TrainerStepBench {
             PolicyLoss.Settings settings = new PolicyLoss.Settings(LossType.DAPO, ImportanceSamplingLevel.TOKEN, 0.2, 0.2,
                     0, cap);
             for (int round = 0; round <= rounds; round++) {
-                for (String layout : LAYOUTS) {
+                for (String layout : layouts) {
                     boolean withAdapter = layout.endsWith("lora");
                     model.setAdapter(withAdapter ? adapter : null);
                     weights.parameters().forEach(p -> p.setRequiresGradient(!withAdapter));
@@ -87,17 +92,20 @@ public final class TrainerStepBench {
         for (Map.Entry<String, double[]> e : means.entrySet()) {
             System.out.printf(Locale.ROOT, "mean  %-13s %s%n", e.getKey(), describe(e.getValue()));
         }
-        double padded = means.get("padded")[PARTS.length - 1];
-        System.out.printf(Locale.ROOT, "padded / grouped %.2fx, padded / grouped+lora %.2fx; load %.2f%n",
-                padded / means.get("grouped")[PARTS.length - 1], padded / means.get("grouped+lora")[PARTS.length - 1],
-                load());
+        if (means.containsKey("padded") && means.containsKey("grouped") && means.containsKey("grouped+lora")) {
+            double padded = means.get("padded")[PARTS.length - 2];
+            System.out.printf(Locale.ROOT, "CPU time padded / grouped %.2fx, padded / grouped+lora %.2fx%n",
+                    padded / means.get("grouped")[PARTS.length - 2], padded / means.get("grouped+lora")[PARTS.length - 2]);
+        }
+        System.out.printf(Locale.ROOT, "load %.2f%n", load());
     }
 
     private static double[] step(Policy policy, CausalLM model, List<Policy.Sequence> rows, boolean padded,
                                  AdamW optimizer, List<NDArray> trainable, PolicyLoss.Settings settings,
                                  NDManager manager) {
         double[] t = new double[PARTS.length];
-        long start = System.nanoTime();
+        long wall = System.nanoTime();
+        long start = THREADS.getCurrentThreadCpuTime();
         long mark = start;
         try (NDManager scope = manager.newSubManager();
              GradientCollector collector = Engine.getInstance().newGradientCollector()) {
@@ -128,7 +136,8 @@ public final class TrainerStepBench {
         optimizer.step(1e-6);
         Gradients.zero(trainable);
         lap(t, 4, mark);
-        t[5] = (System.nanoTime() - start) / 1e9;
+        t[5] = (THREADS.getCurrentThreadCpuTime() - start) / 1e9;
+        t[6] = (System.nanoTime() - wall) / 1e9;
         return t;
     }
 
@@ -155,7 +164,7 @@ public final class TrainerStepBench {
     }
 
     private static long lap(double[] t, int part, long since) {
-        long now = System.nanoTime();
+        long now = THREADS.getCurrentThreadCpuTime();
         t[part] = (now - since) / 1e9;
         return now;
     }
