@@ -52,19 +52,6 @@ class SamplerTest {
         return row;
     }
 
-    /** log_softmax(row)[token] in double with Math.exp: the reference the SIMD sums are held to. */
-    private static double logSoftmax(float[] row, int token) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (float v : row) {
-            m = Math.max(m, v);
-        }
-        double s = 0;
-        for (float v : row) {
-            s += Math.exp(v - m);
-        }
-        return row[token] - m - Math.log(s);
-    }
-
     @Test
     void greedyOverAWideRowTakesTheLowestIdAmongEqualMaximaWhereverTheyLie() {
         float[] base = wideRow(11);
@@ -76,7 +63,7 @@ class SamplerTest {
             row[tie[1]] = 20f;
             Sampler.Sample s = sampler.sample(row, 0, row.length, SamplingParams.greedy(1), new SplittableRandom(0));
             assertEquals(tie[0], s.tokenId());
-            assertEquals(logSoftmax(row, tie[0]), s.logprob(), 1e-6);
+            assertEquals(TestEngines.logSoftmax(row, tie[0]), s.logprob(), 1e-6);
         }
     }
 
@@ -92,11 +79,11 @@ class SamplerTest {
             }
             Sampler.Sample g = sampler.sample(row, 0, row.length, SamplingParams.greedy(1), new SplittableRandom(0));
             assertEquals(best, g.tokenId());
-            assertEquals(logSoftmax(row, best), g.logprob(), 1e-6);
+            assertEquals(TestEngines.logSoftmax(row, best), g.logprob(), 1e-6);
             SamplingParams raw = SamplingParams.defaults(1).withTemperature(0.7f)
                     .withLogprobsMode(SamplingParams.LogprobsMode.RAW);
             Sampler.Sample r = sampler.sample(row, 0, row.length, raw, new SplittableRandom(seed));
-            assertEquals(logSoftmax(row, r.tokenId()), r.logprob(), 1e-6);
+            assertEquals(TestEngines.logSoftmax(row, r.tokenId()), r.logprob(), 1e-6);
         }
     }
 
