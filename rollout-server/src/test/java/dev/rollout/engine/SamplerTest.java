@@ -42,6 +42,59 @@ class SamplerTest {
         assertEquals(2 - lse, s.logprob(), 1e-6);
     }
 
+    /** A row of SmolLM2's vocabulary size plus a few, so that the SIMD loops have a scalar tail too. */
+    private static float[] wideRow(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] row = new float[49_152 + 7];
+        for (int i = 0; i < row.length; i++) {
+            row[i] = (float) (3 * rng.nextGaussian());
+        }
+        return row;
+    }
+
+    @Test
+    void greedyOverAWideRowTakesTheLowestIdAmongEqualMaximaWhereverTheyLie() {
+        float[] base = wideRow(11);
+        // first maximum in the first lanes, in a middle vector, at an odd lane, and in the scalar tail
+        int[][] ties = {{0, 40_000}, {16 * 1000 + 3, 16 * 1000 + 4}, {30_001, 49_150}, {49_153, 49_158}};
+        for (int[] tie : ties) {
+            float[] row = base.clone();
+            row[tie[0]] = 20f;
+            row[tie[1]] = 20f;
+            Sampler.Sample s = sampler.sample(row, 0, row.length, SamplingParams.greedy(1), new SplittableRandom(0));
+            assertEquals(tie[0], s.tokenId());
+            assertEquals(TestEngines.logSoftmax(row, tie[0]), s.logprob(), 1e-6);
+        }
+    }
+
+    @Test
+    void greedyAndRawLogprobsOverAWideRowEqualTheDoubleLogSoftmax() {
+        for (long seed = 1; seed <= 4; seed++) {
+            float[] row = wideRow(seed);
+            int best = 0;
+            for (int i = 1; i < row.length; i++) {
+                if (row[i] > row[best]) {
+                    best = i;
+                }
+            }
+            Sampler.Sample g = sampler.sample(row, 0, row.length, SamplingParams.greedy(1), new SplittableRandom(0));
+            assertEquals(best, g.tokenId());
+            assertEquals(TestEngines.logSoftmax(row, best), g.logprob(), 1e-6);
+            SamplingParams raw = SamplingParams.defaults(1).withTemperature(0.7f)
+                    .withLogprobsMode(SamplingParams.LogprobsMode.RAW);
+            Sampler.Sample r = sampler.sample(row, 0, row.length, raw, new SplittableRandom(seed));
+            assertEquals(TestEngines.logSoftmax(row, r.tokenId()), r.logprob(), 1e-6);
+        }
+    }
+
+    @Test
+    void greedyOverARowWithANaNStillReturnsATokenOfTheVocabulary() {
+        float[] row = wideRow(5);
+        row[100] = Float.NaN;
+        Sampler.Sample s = sampler.sample(row, 0, row.length, SamplingParams.greedy(1), new SplittableRandom(0));
+        assertTrue(s.tokenId() >= 0 && s.tokenId() < row.length);
+    }
+
     @Test
     void readsTheRowAtItsOffsetInAFlatBatch() {
         float[] flat = {9f, 0f, 0f, 0f, 0f, 0f, 3f, 0f};

@@ -108,19 +108,23 @@ final class TestEngines {
             float[][] logits = denseLogits(reference, concat(prompt, c.tokenIds()));
             double[] out = new double[c.tokenIds().length];
             for (int j = 0; j < out.length; j++) {
-                float[] row = logits[prompt.length - 1 + j];
-                double max = Double.NEGATIVE_INFINITY;
-                for (float x : row) {
-                    max = Math.max(max, x);
-                }
-                double sum = 0;
-                for (float x : row) {
-                    sum += Math.exp(x - max);
-                }
-                out[j] = Math.abs(row[c.tokenIds()[j]] - max - Math.log(sum) - c.logprobs()[j]);
+                out[j] = Math.abs(logSoftmax(logits[prompt.length - 1 + j], c.tokenIds()[j]) - c.logprobs()[j]);
             }
             return out;
         }
+    }
+
+    /** log_softmax(row)[token] in double with Math.exp: the reference the engine's log-probs are held to. */
+    static double logSoftmax(float[] row, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float x : row) {
+            max = Math.max(max, x);
+        }
+        double sum = 0;
+        for (float x : row) {
+            sum += Math.exp(x - max);
+        }
+        return row[token] - max - Math.log(sum);
     }
 
     static int[] concat(int[] a, int[] b) {
