@@ -30,6 +30,11 @@ class ServerImageTest {
     }
 
     @Test
+    void jemallocKeepsThePagesItFreesAsTheLaunchersHaveIt() {
+        assertEquals("dirty_decay_ms:-1", OneShot.run(image, "sh", "-c", "echo \"$MALLOC_CONF\""));
+    }
+
+    @Test
     void healthProbeFailsWhenNoServerListens() {
         String output = OneShot.run(image, "sh", "-c",
                 "java -cp '/opt/rollout/lib/*' dev.rollout.deploy.HealthProbe --port 50051 --timeout-seconds 2; echo exit=$?");

@@ -27,4 +27,9 @@ class TrainerImageTest {
         // grep reads its own memory map: jemalloc is there when LD_PRELOAD took
         assertEquals("libjemalloc.so.2", OneShot.run(image, "sh", "-c", "grep -m 1 -o 'libjemalloc[^ ]*' /proc/self/maps || echo none"));
     }
+
+    @Test
+    void jemallocKeepsThePagesItFreesAsTheLaunchersHaveIt() {
+        assertEquals("dirty_decay_ms:-1", OneShot.run(image, "sh", "-c", "echo \"$MALLOC_CONF\""));
+    }
 }
