@@ -13,10 +13,18 @@ final class Admission {
     /**
      * Generation batches the producer may have outstanding beyond the trainer's next one: one more each time the
      * trainer had to wait for its batch (generation is the slow side: run further ahead, up to what the staleness
-     * budget admits), one fewer each time its batch was ready when it asked (the trainer is the slow side: a group
-     * started further ahead would only wait in the queue, growing stale).
+     * budget admits), one fewer after {@value #READY_TAKES_TO_SHRINK} takes in a row found their batch ready (the
+     * trainer is the slow side: a group started further ahead would only wait in the queue, growing stale).
      */
     private int lookahead;
+    /**
+     * Takes in a row that found their batch ready. One such take is no sign that the trainer is the slow side: when
+     * generation is, its lookahead lets a batch or two finish early now and then, and shrinking on each of them
+     * emptied the pipeline every few steps (the trainer then waited a whole batch's generation, and the server idled
+     * meanwhile). A trainer that is the slow side finds every batch ready, so it still shrinks the lookahead to 0.
+     */
+    private int readyTakes;
+    static final int READY_TAKES_TO_SHRINK = 3;
     /**
      * The trainer is waiting for groups: it is idle, so one batch more may start at once (a group stuck on a slow
      * server then cannot hold it up), before the lookahead grows.
@@ -52,7 +60,13 @@ final class Admission {
     /** The trainer took its batch for {@code policyVersion}, after waiting for it or not. */
     void taken(long policyVersion, boolean waited) {
         trainerWaiting = false;
-        lookahead = waited ? Math.min(lookahead + 1, budget.maxStaleness()) : Math.max(lookahead - 1, 0);
+        if (waited) {
+            lookahead = Math.min(lookahead + 1, budget.maxStaleness());
+            readyTakes = 0;
+        } else if (++readyTakes == READY_TAKES_TO_SHRINK) {
+            lookahead = Math.max(lookahead - 1, 0);
+            readyTakes = 0;
+        }
         nextBatchVersion = policyVersion + budget.versionsPerBatch();
     }
 

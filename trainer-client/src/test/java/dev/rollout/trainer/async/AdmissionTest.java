@@ -45,7 +45,7 @@ class AdmissionTest {
     }
 
     @Test
-    void aTakeThatFindsItsBatchReadyShrinksTheLookaheadByOne() {
+    void takesInARowThatFindTheirBatchReadyShrinkTheLookaheadByOne() {
         Admission a = admission();
         a.taken(1, true);
         a.published(2);
@@ -53,10 +53,33 @@ class AdmissionTest {
         a.published(3);
         assertEquals(3 * B, outstandingAllowed(a));
 
-        a.taken(3, false);
-        a.published(4);
-
+        long version = 3;
+        for (int ready = 1; ready < Admission.READY_TAKES_TO_SHRINK; ready++) {
+            a.taken(version, false);
+            a.published(++version);
+            assertEquals(3 * B, outstandingAllowed(a), "after " + ready + " ready take(s) in a row");
+        }
+        a.taken(version, false);
+        a.published(++version);
         assertEquals(2 * B, outstandingAllowed(a));
+    }
+
+    @Test
+    void aTakeThatWaitedBetweenReadyOnesRestartsTheCount() {
+        Admission a = admission();
+        a.taken(1, true);
+        a.published(2);
+        long version = 2;
+        for (int round = 0; round < 4; round++) {
+            for (int ready = 1; ready < Admission.READY_TAKES_TO_SHRINK; ready++) {
+                a.taken(version, false);
+                a.published(++version);
+            }
+            a.taken(version, true);
+            a.published(++version);
+        }
+        // the generation side is slow: every few batches the trainer waits, so the lookahead never shrinks
+        assertEquals(5 * B, outstandingAllowed(a), "one wait per round grew it to the budget; no ready run shrank it");
     }
 
     @Test
