@@ -3,6 +3,7 @@ package dev.rollout.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.rollout.model.AttentionBackend;
 import dev.rollout.model.CausalLM;
 import dev.rollout.model.KvCache;
@@ -27,6 +28,8 @@ final class ModelRunner {
     private final NDManager manager;
     private final AttentionBackend backend;
     private final int vocab;
+    /** Null off the CPU, where libtorch's intra-op threads do not run the step. */
+    private final StepThreads threads;
     private float[] logits = new float[0];
 
     /** {@code backend}: JAVA or TENSOR, as resolved for the cache. */
@@ -36,6 +39,7 @@ final class ModelRunner {
         this.manager = manager;
         this.backend = backend;
         this.vocab = model.config().vocabSize();
+        this.threads = "cpu".equals(manager.getDevice().getDeviceType()) ? new StepThreads(JniUtils.getNumThreads()) : null;
     }
 
     int vocabSize() {
@@ -73,6 +77,9 @@ final class ModelRunner {
             positions[row] = pad.position();
             row++;
             slices.add(new PagedAttentionContext.SequenceSlice(1, pad.position() + 1, pad.sequence().blockTable()));
+        }
+        if (threads != null) {
+            threads.apply(row);
         }
         try (NDManager step = manager.newSubManager()) {
             if (!batch.copies().isEmpty()) {
