@@ -161,16 +161,16 @@ public final class CausalLM implements AutoCloseable {
                     NDManager m = tokenIds.getManager();
                     NDArray normed = m.create(CpuLayerMath.rmsNorm(x, l.inputNorm().toFloatArray(), eps),
                             new Shape(t, hidden));
-                    NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, normed, t), rotation);
-                    CpuLayerMath.addInPlace(x, project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o())
-                            .toFloatArray());
+                    NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, normed, t, true), rotation);
+                    CpuLayerMath.addInPlace(x,
+                            project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o(), true).toFloatArray());
                     normed = m.create(CpuLayerMath.rmsNorm(x, l.postNorm().toFloatArray(), eps), new Shape(t, hidden));
                     float[] gateUp = project(a, i, LoraTarget.GATE_UP, normed, l.gateUp(),
-                            bl == null ? null : bl.gateUp()).toFloatArray();
+                            bl == null ? null : bl.gateUp(), true).toFloatArray();
                     int inter = config.intermediateSize();
                     NDArray act = m.create(CpuLayerMath.swiglu(gateUp, inter), new Shape(t, inter));
                     CpuLayerMath.addInPlace(x, project(a, i, LoraTarget.DOWN, act, l.down(),
-                            bl == null ? null : bl.down()).toFloatArray());
+                            bl == null ? null : bl.down(), true).toFloatArray());
                 }
             }
             NDArray out = caller.create(CpuLayerMath.rmsNorm(x, w.norm().toFloatArray(), eps), new Shape(t, hidden));
@@ -184,16 +184,17 @@ public final class CausalLM implements AutoCloseable {
             RotaryEmbedding.Rotation rotation, AttentionContext ctx, long t) {
         int inter = config.intermediateSize();
         float eps = (float) config.rmsNormEps();
-        NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, rmsNorm(x, l.inputNorm(), eps), t), rotation);
-        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o()));
+        NDArray attn = ctx.attend(i, queriesKeysValues(i, l, bl, a, rmsNorm(x, l.inputNorm(), eps), t, false),
+                rotation);
+        NDArray h = x.add(project(a, i, LoraTarget.O, attn, l.o(), bl == null ? null : bl.o(), false));
         NDArray gateUp = project(a, i, LoraTarget.GATE_UP, rmsNorm(h, l.postNorm(), eps), l.gateUp(),
-                bl == null ? null : bl.gateUp());
+                bl == null ? null : bl.gateUp(), false);
         // a split, not two slices: under autograd each slice's backward zero-fills a [T, 2·inter] gradient
         NDList gateAndUp = gateUp.split(new long[] {inter}, 1);
         NDArray gate = gateAndUp.get(0);
         NDArray up = gateAndUp.get(1);
         return h.add(project(a, i, LoraTarget.DOWN, gate.mul(Activation.sigmoid(gate)).mul(up), l.down(),
-                bl == null ? null : bl.down()));
+                bl == null ? null : bl.down(), false));
     }
 
     /**
@@ -201,12 +202,12 @@ public final class CausalLM implements AutoCloseable {
      * bias (Qwen2) and the per-head q and k norms (Qwen3) where the model has them.
      */
     private NDArray queriesKeysValues(int i, ModelWeights.Layer l, Bf16Weights.Layer bl, LoraAdapter a, NDArray normed,
-            long t) {
+            long t, boolean serving) {
         int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
         int headDim = config.headDim();
         float eps = (float) config.rmsNormEps();
-        NDArray qkv = project(a, i, LoraTarget.QKV, normed, l.qkv(), bl == null ? null : bl.qkv());
+        NDArray qkv = project(a, i, LoraTarget.QKV, normed, l.qkv(), bl == null ? null : bl.qkv(), serving);
         if (l.qkvBias() != null) {
             qkv = qkv.add(l.qkvBias());
         }
@@ -222,14 +223,18 @@ public final class CausalLM implements AutoCloseable {
 
     /**
      * hidden [R, hidden] to logits [R, vocab] (fp32), attached to the manager of {@code hidden}; over the bf16 copy of
-     * the head in the bf16 serving mode for few rows outside autograd.
+     * the head in the bf16 serving mode for few rows outside autograd, else over the fp32 kernel
+     * ({@link NativeProjection}) for up to {@link CpuLayerMath#MAX_ROWS} rows outside autograd on the CPU.
      */
     public NDArray logits(NDArray hidden) {
         ModelWeights w = weights;
         Bf16Weights b = bf16;
         try (NDScope scope = new NDScope()) {
             boolean kernel = b != null && b.copies(w) && Bf16Weights.suits(hidden.getShape().get(0));
-            NDArray logits = kernel ? Bf16Weights.apply(b.lmHead(), hidden) : linear(hidden, w.lmHead());
+            NDArray logits = kernel ? Bf16Weights.apply(b.lmHead(), hidden)
+                    : hidden.getShape().get(0) <= CpuLayerMath.MAX_ROWS && !JniUtils.isGradMode()
+                            && NativeProjection.suits(hidden, w.lmHead())
+                            ? NativeProjection.apply(hidden, w.lmHead()) : linear(hidden, w.lmHead());
             logits.attach(hidden.getManager());
             NDScope.unregister(logits);
             return logits;
@@ -237,11 +242,13 @@ public final class CausalLM implements AutoCloseable {
     }
 
     /**
-     * A layer's linear projection, over {@code bf16} when given, plus the adapter's term for the modules it targets.
+     * A layer's linear projection, over {@code bf16} when given, else over the fp32 kernel in a serving step
+     * ({@code serving}: outside autograd, on the CPU) of few rows, plus the adapter's term for the modules it targets.
      */
     private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight,
-            Bf16Matrix bf16) {
-        NDArray y = bf16 != null ? Bf16Weights.apply(bf16, x) : linear(x, weight);
+            Bf16Matrix bf16, boolean serving) {
+        NDArray y = bf16 != null ? Bf16Weights.apply(bf16, x)
+                : serving && NativeProjection.suits(x, weight) ? NativeProjection.apply(x, weight) : linear(x, weight);
         return a == null ? y : a.addTo(layer, modules, x, y);
     }
 

@@ -15,11 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class CpuLayerMath {
     /**
-     * Steps of up to this many rows (decode batches) run here; larger ones (prefill chunks) keep libtorch's ops, which
-     * use every core and do not start in the interpreter: before the JIT had compiled this code, SwiGLU over 1,024
-     * rows took 2.4 s for eight layers, against 15 ms compiled (docs/benchmarks.md).
+     * Steps of up to this many rows (decode batches) run here and their projections on {@link NativeProjection};
+     * larger ones (prefill chunks, large decode batches) keep libtorch's ops, which use every core and do not start in
+     * the interpreter: before the JIT had compiled this code, SwiGLU over 1,024 rows took 2.4 s for eight layers,
+     * against 15 ms compiled. 32, not 64: at 64 sequences libtorch's GEMM beats the projection kernel, and the whole
+     * step on libtorch ran 1.1x faster (docs/benchmarks.md). One bound for both, so that a row's bits change at one
+     * batch size only.
      */
-    static final int MAX_ROWS = 64;
+    static final int MAX_ROWS = 32;
 
     private static final VectorSpecies<Float> LANES = VectorMath.LANES;
     private static final int L = LANES.length();

@@ -1,31 +1,28 @@
 package dev.rollout.model;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import org.slf4j.LoggerFactory;
 
 /**
- * The threads that the CPU kernels split independent work over: the calling thread and {@code threads() - 1} daemon
- * threads. While Java kernels run, libtorch's OpenMP threads wait (asleep, with {@code OMP_WAIT_POLICY=PASSIVE}), so
- * the cores are the kernels'. Work is split so that each item is computed whole by one thread, with the same code
- * whatever the split: results do not depend on the thread count. The system property {@value #PROPERTY} sets the
- * count (1: all on the caller); default, one per core.
+ * The threads that the CPU kernels (the Java attention kernel, the native projection) split independent work over:
+ * the calling thread and {@code threads() - 1} daemon workers. While the kernels run, libtorch's OpenMP threads wait
+ * (asleep, with {@code OMP_WAIT_POLICY=PASSIVE}), so the cores are the kernels'. Work is split so that each item is
+ * computed whole by one thread, with the same code whatever the split: results do not depend on the thread count.
+ * The system property {@value #PROPERTY} sets the count (1: all on the caller); default, one per core.
+ *
+ * <p>A step hands its workers dozens of shares of tens to hundreds of microseconds each, and waking a parked thread
+ * costs tens of microseconds (what makes libtorch's two OpenMP threads slower than one at one row). So after a share a
+ * worker spins for up to {@link #SPIN_NANOS} waiting for the next, then parks, leaving the core to others between
+ * steps. One set of workers serves every kernel, so that no two spinning threads compete for the second core.
  */
 final class CpuWorkers {
     /** System property: threads of the CPU kernels, a positive integer. */
     static final String PROPERTY = "rollout.kernel.threads";
+    static final long SPIN_NANOS = 200_000;
 
     private static final int THREADS = decide();
-    private static final ExecutorService POOL = THREADS > 1 ? Executors.newFixedThreadPool(THREADS - 1, r -> {
-        Thread t = new Thread(r, "rollout-cpu-kernel");
-        t.setDaemon(true);
-        return t;
-    }) : null;
+    private static final Worker[] WORKERS = startWorkers(THREADS - 1);
 
     private CpuWorkers() {}
 
@@ -35,40 +32,98 @@ final class CpuWorkers {
 
     /**
      * Runs {@code share.accept(i)} for every {@code i} in {@code [0, shares)}, share 0 on the calling thread and the
-     * others on the pool, and returns when all are done. {@code shares} must not exceed {@link #threads()}. A share's
-     * exception is rethrown here once every share has finished.
+     * others on the workers, and returns when all are done. {@code shares} must not exceed {@link #threads()}. A share's
+     * exception is rethrown here once every share has finished. One caller at a time; a call from a worker runs every
+     * share on that worker.
      */
     static void run(int shares, IntConsumer share) {
         if (shares < 1 || shares > THREADS) {
             throw new IllegalArgumentException("shares must be in [1, " + THREADS + "], got " + shares);
         }
-        List<Future<?>> others = new ArrayList<>(shares - 1);
-        for (int i = 1; i < shares; i++) {
-            int index = i;
-            others.add(POOL.submit(() -> share.accept(index)));
+        if (shares == 1 || Thread.currentThread() instanceof Worker) {
+            for (int i = 0; i < shares; i++) {
+                share.accept(i);
+            }
+            return;
         }
-        RuntimeException failure = null;
-        try {
-            share.accept(0);
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (Future<?> f : others) {
+        synchronized (CpuWorkers.class) {
+            for (int i = 1; i < shares; i++) {
+                WORKERS[i - 1].submit(share, i);
+            }
+            RuntimeException failure = null;
             try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = new IllegalStateException("interrupted while waiting for a CPU kernel's threads", e);
+                share.accept(0);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            for (int i = 1; i < shares; i++) {
+                Throwable t = WORKERS[i - 1].await();
+                if (failure == null && t != null) {
+                    failure = t instanceof RuntimeException r ? r : new IllegalStateException(t);
                 }
             }
+            if (failure != null) {
+                throw failure;
+            }
         }
-        if (failure != null) {
-            throw failure;
+    }
+
+    private static Worker[] startWorkers(int n) {
+        Worker[] workers = new Worker[Math.max(0, n)];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker();
+            workers[i].start();
+        }
+        return workers;
+    }
+
+    /** One worker: a share at a time, handed over through two volatile fields. */
+    private static final class Worker extends Thread {
+        private volatile IntConsumer task;
+        private volatile int index;
+        private volatile Throwable failure;
+
+        Worker() {
+            super("rollout-cpu-kernel");
+            setDaemon(true);
+        }
+
+        void submit(IntConsumer share, int i) {
+            failure = null;
+            index = i;
+            task = share; // written last: the worker reads index and failure after it
+            LockSupport.unpark(this);
+        }
+
+        /** Spins until the share is done; its exception, or null. */
+        Throwable await() {
+            while (task != null) {
+                Thread.onSpinWait();
+            }
+            return failure;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                IntConsumer t = task;
+                if (t == null) {
+                    long start = System.nanoTime();
+                    while ((t = task) == null && System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    }
+                    if (t == null) {
+                        LockSupport.park(this); // an unpark before this returns at once: no hand-over is lost
+                        continue;
+                    }
+                }
+                try {
+                    t.accept(index);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                task = null; // written last: the caller reads failure after it
+            }
         }
     }
 
