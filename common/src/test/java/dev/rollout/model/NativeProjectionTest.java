@@ -109,10 +109,14 @@ class NativeProjectionTest {
     }
 
     @Test
-    void suitsOnlyFp32OnTheCpu() {
-        NDArray weight = manager.create(random(8 * 16, 41), new Shape(8, 16));
-        assertTrue(NativeProjection.suits(manager.zeros(new Shape(CpuLayerMath.MAX_ROWS, 16)), weight));
-        assertFalse(NativeProjection.suits(manager.zeros(new Shape(1, 16), DataType.FLOAT16), weight));
-        assertFalse(NativeProjection.suits(manager.zeros(new Shape(1, 16)), weight.toType(DataType.FLOAT64, false)));
+    void suitsOnlyLargeFp32WeightsOnTheCpu() {
+        int in = 512;
+        int out = (int) (NativeProjection.MIN_WEIGHT_ELEMENTS / in);
+        NDArray weight = manager.zeros(new Shape(out, in));
+        assertTrue(NativeProjection.suits(manager.zeros(new Shape(CpuLayerMath.MAX_ROWS, in)), weight));
+        assertFalse(NativeProjection.suits(manager.zeros(new Shape(1, in)), manager.zeros(new Shape(out - 1, in))),
+                "a weight below the bound stays on libtorch");
+        assertFalse(NativeProjection.suits(manager.zeros(new Shape(1, in), DataType.FLOAT16), weight));
+        assertFalse(NativeProjection.suits(manager.zeros(new Shape(1, in)), weight.toType(DataType.FLOAT64, false)));
     }
 }
