@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -92,9 +93,13 @@ final class BatchedBench {
                     log.accept(String.format("%s on 127.0.0.1:%d, %d prompt + %d generated tokens per sequence",
                             loaded.served().modelId(), server.port(), s.promptTokens(), s.maxTokens()));
                     if (s.warmup()) {
-                        // The first seconds of tensor work in a process run several times slower; llama-batched-bench
-                        // also warms up before timing.
-                        call(stub, request(most, s.promptTokens(), Math.min(4, s.maxTokens()), vocab, s.seed() - 1));
+                        // The first seconds of tensor work in a process run several times slower, and each N takes its
+                        // own path (a step of up to 32 rows runs Java and native kernels the JIT must compile first:
+                        // one sequence decoded at 71, 96, then 139 tok/s in three calls); llama-batched-bench also
+                        // warms up before timing. So every N once, in full, untimed.
+                        for (int n : new TreeSet<>(s.sequences())) {
+                            call(stub, request(n, s.promptTokens(), s.maxTokens(), vocab, s.seed() - n));
+                        }
                     }
                     List<List<Double>> walls = new ArrayList<>();
                     long[] tokens = new long[s.sequences().size()];

@@ -50,7 +50,7 @@ public final class BatchedBenchCommand implements Callable<Integer> {
     int reps;
 
     @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "An untimed call first (the largest N, 4 tokens); --no-warmup skips it. Default: on.")
+            description = "Untimed calls first, one per N at full length; --no-warmup skips them. Default: on.")
     boolean warmup;
 
     @Option(names = "--block-size", defaultValue = "16", description = "KV cache block size. Default: ${DEFAULT-VALUE}.")
