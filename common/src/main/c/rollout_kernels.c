@@ -9,7 +9,6 @@
  */
 #include <jni.h>
 #include <immintrin.h>
-#include <stdint.h>
 
 #define TARGET __attribute__((target("avx512f")))
 

@@ -231,10 +231,8 @@ public final class CausalLM implements AutoCloseable {
         Bf16Weights b = bf16;
         try (NDScope scope = new NDScope()) {
             boolean kernel = b != null && b.copies(w) && Bf16Weights.suits(hidden.getShape().get(0));
-            NDArray logits = kernel ? Bf16Weights.apply(b.lmHead(), hidden)
-                    : hidden.getShape().get(0) <= CpuLayerMath.MAX_ROWS && !JniUtils.isGradMode()
-                            && NativeProjection.suits(hidden, w.lmHead())
-                            ? NativeProjection.apply(hidden, w.lmHead()) : linear(hidden, w.lmHead());
+            NDArray logits = kernel ? Bf16Weights.apply(b.lmHead(), hidden) : linear(hidden, w.lmHead(),
+                    hidden.getShape().get(0) <= CpuLayerMath.MAX_ROWS && !JniUtils.isGradMode());
             logits.attach(hidden.getManager());
             NDScope.unregister(logits);
             return logits;
@@ -247,9 +245,16 @@ public final class CausalLM implements AutoCloseable {
      */
     private static NDArray project(LoraAdapter a, int layer, List<LoraTarget> modules, NDArray x, NDArray weight,
             Bf16Matrix bf16, boolean serving) {
-        NDArray y = bf16 != null ? Bf16Weights.apply(bf16, x)
-                : serving && NativeProjection.suits(x, weight) ? NativeProjection.apply(x, weight) : linear(x, weight);
+        NDArray y = bf16 != null ? Bf16Weights.apply(bf16, x) : linear(x, weight, serving);
         return a == null ? y : a.addTo(layer, modules, x, y);
+    }
+
+    /**
+     * {@link #linear(NDArray, NDArray)} over the fp32 kernel ({@link NativeProjection}) when {@code fewRows} (a serving
+     * step's rows, outside autograd) and the kernel takes the weight.
+     */
+    private static NDArray linear(NDArray x, NDArray weight, boolean fewRows) {
+        return fewRows && NativeProjection.suits(x, weight) ? NativeProjection.apply(x, weight) : linear(x, weight);
     }
 
     /** x [.., in] times a Hugging Face [out, in] weight: a transposed view, no copy (as torch's F.linear). */

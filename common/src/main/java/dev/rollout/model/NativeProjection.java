@@ -28,8 +28,6 @@ public final class NativeProjection {
     /** System property: {@code false} turns the kernel off (libtorch's matmul for every projection). */
     public static final String PROPERTY = "rollout.native.kernels";
     private static final String LIBRARY = "librollout_kernels-linux-x86_64.so";
-    /** Below this many multiply-adds a second thread costs more than it saves. */
-    private static final long SPLIT_WORK = 1L << 16;
 
     private static final String UNAVAILABLE = load();
 
@@ -77,10 +75,10 @@ public final class NativeProjection {
         if (!xb.isDirect() || !wb.isDirect() || !yb.isDirect()) {
             throw new IllegalStateException("libtorch gave a heap buffer for a CPU tensor");
         }
-        long work = (long) rows * in * out;
-        int shares = work < SPLIT_WORK ? 1 : Math.min(CpuWorkers.threads(), out / 4);
-        int per = (out / shares + 3) / 4 * 4; // whole tiles of 4 outputs
-        CpuWorkers.run(Math.max(1, shares), share -> {
+        // whole tiles of 4 outputs per thread; the weights it takes (MIN_WEIGHT_ELEMENTS) are always worth splitting
+        int shares = Math.max(1, Math.min(CpuWorkers.threads(), out / 4));
+        int per = (out / shares + 3) / 4 * 4;
+        CpuWorkers.run(shares, share -> {
             int from = Math.min(out, share * per);
             int to = share == shares - 1 ? out : Math.min(out, from + per);
             if (from < to) {

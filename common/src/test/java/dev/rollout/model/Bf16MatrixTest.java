@@ -10,7 +10,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.rollout.weights.Half;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,18 +30,9 @@ class Bf16MatrixTest {
         manager.close();
     }
 
-    private static float[] random(int n, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (rng.nextDouble() * 2 - 1);
-        }
-        return v;
-    }
-
     @Test
     void roundsEachWeightToTheNearestBf16() {
-        float[] w = random(6 * 37, 1);
+        float[] w = TestModels.uniform(6 * 37, 1);
         w[5] = Float.intBitsToFloat(0x3f808000); // a tie between two bf16 values: to the even one
         Bf16Matrix m = Bf16Matrix.of(manager.create(w, new Shape(6, 37)));
         for (int i = 0; i < w.length; i++) {
@@ -56,13 +46,13 @@ class Bf16MatrixTest {
     @ParameterizedTest
     @CsvSource({"1,13,37", "2,8,16", "3,64,70", "4,4,512", "5,33,129", "8,130,64", "9,7,1408"})
     void equalsLibtorchMatmulOverTheRoundedWeights(int rows, int out, int in) {
-        NDArray weight = manager.create(random(out * in, out + in), new Shape(out, in));
+        NDArray weight = manager.create(TestModels.uniform(out * in, out + in), new Shape(out, in));
         Bf16Matrix m = Bf16Matrix.of(weight);
         float[] rounded = new float[out * in];
         for (int i = 0; i < rounded.length; i++) {
             rounded[i] = m.get(i / in, i % in);
         }
-        float[] x = random(rows * in, rows);
+        float[] x = TestModels.uniform(rows * in, rows);
         float[] want = manager.create(x, new Shape(rows, in)).matMul(manager.create(rounded, new Shape(out, in)).transpose())
                 .toFloatArray();
         float[] got = new float[rows * out];
@@ -85,8 +75,8 @@ class Bf16MatrixTest {
     void aRowGetsTheSameBitsAloneAsAmongOtherRows() {
         int out = 45;
         int in = 200;
-        Bf16Matrix m = Bf16Matrix.of(manager.create(random(out * in, 3), new Shape(out, in)));
-        float[] batch = random(7 * in, 4);
+        Bf16Matrix m = Bf16Matrix.of(manager.create(TestModels.uniform(out * in, 3), new Shape(out, in)));
+        float[] batch = TestModels.uniform(7 * in, 4);
         float[] all = new float[7 * out];
         m.multiply(batch, 7, all, 0, out);
         for (int r = 0; r < 7; r++) {
@@ -100,8 +90,8 @@ class Bf16MatrixTest {
     void splittingTheOutputsOverThreadsChangesNoBit() {
         int out = 301;
         int in = 96;
-        Bf16Matrix m = Bf16Matrix.of(manager.create(random(out * in, 5), new Shape(out, in)));
-        float[] x = random(5 * in, 6);
+        Bf16Matrix m = Bf16Matrix.of(manager.create(TestModels.uniform(out * in, 5), new Shape(out, in)));
+        float[] x = TestModels.uniform(5 * in, 6);
         float[] one = new float[5 * out];
         Bf16Weights.multiply(m, x, 5, one, 1);
         for (int threads : new int[] {2, 3}) {

@@ -11,7 +11,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,15 +35,6 @@ class NativeProjectionTest {
         manager.close();
     }
 
-    private static float[] random(int n, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (rng.nextDouble() * 2 - 1);
-        }
-        return v;
-    }
-
     @Test
     void isBuiltAndRunsOnTheMachinesTheProjectBuildsOn() {
         // the build compiles the kernel into the jar and every machine kind here has AVX-512
@@ -54,8 +44,8 @@ class NativeProjectionTest {
     @ParameterizedTest
     @CsvSource({"1, 512, 1024", "8, 512, 2816", "3, 37, 6", "5, 15, 1", "4, 16, 4", "7, 1408, 513", "2, 33, 4099"})
     void equalsTheExactProductToFloatRounding(int rows, int in, int out) {
-        float[] x = random(rows * in, 11);
-        float[] w = random(out * in, 12);
+        float[] x = TestModels.uniform(rows * in, 11);
+        float[] w = TestModels.uniform(out * in, 12);
         float[] y = NativeProjection.apply(manager.create(x, new Shape(rows, in)), manager.create(w, new Shape(out, in)))
                 .toFloatArray();
         assertEquals(rows * out, y.length);
@@ -77,9 +67,9 @@ class NativeProjectionTest {
     void eachRowsBitsDoNotDependOnTheBatchOrTheThreadSplit() {
         int in = 512;
         int out = 1024; // large enough that the batch splits over the threads, while a 4-output slice below does not
-        float[] w = random(out * in, 21);
+        float[] w = TestModels.uniform(out * in, 21);
         NDArray weight = manager.create(w, new Shape(out, in));
-        float[] x = random(CpuLayerMath.MAX_ROWS * in, 22);
+        float[] x = TestModels.uniform(CpuLayerMath.MAX_ROWS * in, 22);
         float[] batch = NativeProjection.apply(manager.create(x, new Shape(CpuLayerMath.MAX_ROWS, in)), weight)
                 .toFloatArray();
         for (int r = 0; r < CpuLayerMath.MAX_ROWS; r++) {
@@ -98,8 +88,8 @@ class NativeProjectionTest {
     void readsAViewOfItsInputAsTheContiguousInput() {
         int rows = 3;
         int in = 40;
-        float[] x = random(rows * in, 31);
-        NDArray weight = manager.create(random(12 * in, 32), new Shape(12, in));
+        float[] x = TestModels.uniform(rows * in, 31);
+        NDArray weight = manager.create(TestModels.uniform(12 * in, 32), new Shape(12, in));
         NDArray contiguous = manager.create(x, new Shape(rows, in));
         NDArray view = manager.create(x, new Shape(in, rows)).transpose(); // [rows, in], not contiguous
         float[] fromView = NativeProjection.apply(view, weight).toFloatArray();

@@ -52,6 +52,16 @@ public final class TestModels {
         return out;
     }
 
+    /** {@code n} values uniform in [-1, 1), deterministic in the seed. */
+    public static float[] uniform(int n, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (rng.nextDouble() * 2 - 1);
+        }
+        return v;
+    }
+
     public static java.util.Map<String, HostTensor> mapOf(List<HostTensor> tensors) {
         java.util.Map<String, HostTensor> m = new java.util.LinkedHashMap<>();
         tensors.forEach(t -> m.put(t.name(), t));
